@@ -1,0 +1,16 @@
+"""deq-core's own plugin: registers the built-in solvers, the core demo and the core benchmark through
+the same hooks any third-party plugin uses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from deq.core.hookspecs import hookimpl
+
+
+@hookimpl
+def deq_solvers() -> Mapping[str, Any]:
+    from deq.core.solvers import anderson, broyden, fixed_point
+
+    return {"anderson": anderson, "broyden": broyden, "fixed_point": fixed_point}

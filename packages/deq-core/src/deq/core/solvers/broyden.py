@@ -1,0 +1,82 @@
+"""Limited-memory ("good") Broyden method for batched fixed points ``z = g(z)``.
+
+Finds a root of ``r(z) = g(z) - z`` with quasi-Newton steps ``z <- z - B r(z)``, where ``B`` approximates
+``J_r^{-1}`` starting from ``-I`` and is kept in low-rank form ``B = -I + sum_i u_i v_i^H`` with at most
+``m`` pairs in a circular buffer (memory ``2 m`` copies of ``z``, independent of ``max_iter``). After a
+step ``dz`` with residual change ``dr`` the rank-one update is
+
+    u = (dz - B dr) / (v^H dr),   v = B^H dz.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from deq.core.solvers._tracker import SolverInfo, Tracker, check_max_iter
+
+
+def _inner(a: Tensor, b: Tensor) -> Tensor:
+    """``a^H b`` for stacks: ``a [B, n, d]``, ``b [B, d]`` -> ``[B, n]``."""
+    return torch.bmm(a.conj(), b[:, :, None])[:, :, 0]
+
+
+def broyden(
+    g: Callable[[Tensor], Tensor],
+    z0: Tensor,
+    *,
+    tol: float = 1e-5,
+    max_iter: int = 50,
+    stop_mode: str = "rel",
+    m: int = 30,
+    divergence_ratio: float = 100.0,
+) -> tuple[Tensor, SolverInfo]:
+    """Solve ``z = g(z)`` with limited-memory Broyden, per sample.
+
+    Args:
+        g: the map, ``[B, ...] -> [B, ...]``.
+        z0: starting point ``[B, ...]`` (real or complex).
+        tol, max_iter, stop_mode, divergence_ratio: as in :func:`deq.core.solvers.fixed_point`.
+        m: number of rank-one updates kept (oldest overwritten).
+
+    Returns:
+        ``(z, info)``: the best iterate per sample and a :class:`SolverInfo`.
+    """
+    check_max_iter("broyden", max_iter)
+    if m < 1:
+        raise ValueError(f"broyden: memory m must be >= 1, got {m}")
+    tracker = Tracker("broyden", z0, tol, stop_mode, divergence_ratio)
+    b = z0.shape[0]
+    d = z0[0].numel()
+    U = torch.zeros(b, m, d, dtype=z0.dtype, device=z0.device)
+    V = torch.zeros_like(U)
+
+    def apply_B(x: Tensor) -> Tensor:  # B x = -x + U (V^H x)
+        return -x + torch.bmm(_inner(V, x)[:, None], U)[:, 0]
+
+    def apply_BH(x: Tensor) -> Tensor:  # B^H x = -x + V (U^H x)
+        return -x + torch.bmm(_inner(U, x)[:, None], V)[:, 0]
+
+    z = z0.reshape(b, d)
+    fz = g(z0).reshape(b, d)
+    r = fz - z
+    for k in range(max_iter):
+        active = tracker.observe(z.reshape(z0.shape), fz.reshape(z0.shape))
+        if not bool(active.any()) or k == max_iter - 1:
+            break
+        step = torch.where(active[:, None], -apply_B(r), torch.zeros_like(r))  # stopped samples stay put
+        z = z + step
+        fz = g(z.reshape(z0.shape)).reshape(b, d)
+        r_new = fz - z
+        dr = r_new - r
+        v = apply_BH(step)
+        denom = (v.conj() * dr).sum(1)
+        ok = active & torch.isfinite(denom) & (denom.abs() > 1e-30)
+        u = (step - apply_B(dr)) / torch.where(ok, denom, torch.ones_like(denom))[:, None]
+        slot = k % m
+        U[:, slot] = torch.where(ok[:, None], u, torch.zeros_like(u))
+        V[:, slot] = torch.where(ok[:, None], v, torch.zeros_like(v))
+        r = r_new
+    return tracker.finish()
