@@ -1,0 +1,40 @@
+"""Shared batching helpers: operators whose data (mask, kernel, trajectory) is either shared by the whole
+batch or given per sample store it with a leading batch dimension of 1 or ``B``."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from deq.core.operator import _inverse_gamma
+
+
+def match_batch(data: Tensor, batch: int, what: str, owner: str) -> Tensor:
+    """Check that ``data`` (leading dim 1 = shared, or ``B``) fits a batch of ``batch`` samples."""
+    if data.shape[0] not in (1, batch):
+        raise ValueError(
+            f"{owner}: {what} holds {data.shape[0]} per-sample entries but the input batch has B={batch}; "
+            f"expected a shared {what} (leading size 1) or one per sample (leading size {batch})"
+        )
+    return data
+
+
+def like(data: Tensor, x: Tensor) -> Tensor:
+    """``data`` on ``x``'s device, in ``x``'s real precision (a float buffer used against real or complex ``x``)."""
+    real = x.real.dtype if x.is_complex() else x.dtype
+    return data.to(device=x.device, dtype=real)
+
+
+def inverse_gamma(gamma: float | Tensor, x: Tensor) -> Tensor | float:
+    """``1/gamma`` (positive scalar or per-sample ``[B]``) broadcast against ``x [B, ...]``."""
+    return _inverse_gamma(gamma, x)
+
+
+def as_float_tensor(value, what: str, owner: str) -> Tensor:
+    """A float tensor copy of a tensor/array ``value`` (integer and bool masks become float32)."""
+    t = torch.as_tensor(value)
+    if t.is_complex():
+        raise TypeError(f"{owner}: {what} must be real, got {t.dtype}")
+    if not t.is_floating_point():
+        t = t.to(torch.get_default_dtype())
+    return t.detach().clone()

@@ -1,0 +1,120 @@
+"""Video snapshot compressive imaging: the coded-aperture compressive temporal imaging (CACTI) model.
+
+Zhao et al., "Deep equilibrium models for snapshot compressive imaging" (AAAI 2023), eq. (1):
+``Y = sum_{t=1}^{T} M_t ⊙ X_t`` — ``T`` video frames ``X_t`` modulated by masks ``M_t`` and summed into
+one snapshot. In vectorised form ``y = Phi x`` with ``Phi = [diag(M_1), ..., diag(M_T)]``, so
+``Phi Phi^T = diag(sum_t M_t^2)`` is diagonal and the GAP projection of eq. (8),
+``x + Phi^T (Phi Phi^T)^{-1} (y - Phi x)``, and the l2 proximal step are closed form.
+
+Shapes: videos ``[B, C, T, H, W]`` (``C = 1`` for grayscale; the same mask acts on every channel),
+snapshots ``[B, C, H, W]``; the mask is ``[T, H, W]`` (shared) or ``[B, T, H, W]`` (per sample), any real
+values (binary or not).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from deq.core.operator import LinearOperator
+from deq.operators.batching import as_float_tensor, inverse_gamma, like, match_batch
+
+
+class CACTI(LinearOperator):
+    """Video SCI forward model ``y = sum_t M_t ⊙ x_t`` (Zhao et al. 2023, eq. 1), adjoint ``x_t = M_t ⊙ y``.
+
+    Args:
+        mask: ``[T, H, W]`` shared by the batch, or ``[B, T, H, W]`` one per sample; real (uint8/bool
+            masks are converted to float). Stored as the buffer ``mask`` of shape ``[1 or B, 1, T, H, W]``.
+    """
+
+    def __init__(self, mask: Tensor) -> None:
+        m = as_float_tensor(mask, "mask", "CACTI")
+        if m.dim() == 3:
+            m = m.unsqueeze(0)
+        if m.dim() != 4:
+            raise ValueError(f"CACTI: mask must be [T, H, W] or [B, T, H, W], got shape {list(m.shape)}")
+        t, h, w = m.shape[1:]
+        super().__init__((None, t, h, w), (None, h, w), input_kind="real", output_kind="real")
+        self.register_buffer("mask", m.unsqueeze(1))
+
+    @property
+    def frames(self) -> int:
+        """Number of frames ``T`` compressed into one snapshot."""
+        return self.mask.shape[2]
+
+    def _mask_for(self, x: Tensor) -> Tensor:
+        return like(match_batch(self.mask, x.shape[0], "mask", "CACTI"), x)
+
+    def _forward(self, x: Tensor) -> Tensor:
+        return (self._mask_for(x) * x).sum(dim=2)
+
+    def _adjoint(self, y: Tensor) -> Tensor:
+        return self._mask_for(y) * y.unsqueeze(2)
+
+    def phi_phi_t(self, like_x: Tensor | None = None) -> Tensor:
+        """The diagonal of ``Phi Phi^T``: ``sum_t M_t^2``, shape ``[1 or B, 1, H, W]`` (computed in the
+        precision and on the device of ``like_x`` when given)."""
+        mask = self.mask if like_x is None else self._mask_for(like_x)
+        return (mask**2).sum(dim=2)
+
+    def gap_projection(self, x: Tensor, y: Tensor) -> Tensor:
+        """Zhao et al. eq. (8): ``x + Phi^T ((y - Phi x) / (Phi Phi^T))``, the Euclidean projection of
+        ``x [B, C, T, H, W]`` onto ``{x : Phi x = y}``; pixels never sampled keep ``x`` (no NaN)."""
+        d = self.phi_phi_t(x)
+        inv = torch.where(d > 0, 1.0 / torch.where(d > 0, d, torch.ones_like(d)), torch.zeros_like(d))
+        return x + self.adjoint(inv * (y - self(x)))
+
+    def prox_l2(
+        self, z: Tensor, y: Tensor, gamma: float | Tensor, *, tol: float | None = None, max_iter: int | None = None
+    ) -> Tensor:
+        """Closed form of ``argmin_x 1/2 ||Phi x - y||^2 + 1/(2 gamma) ||x - z||^2`` by Woodbury with the
+        diagonal ``Phi Phi^T``: ``x = z + Phi^T ((y - Phi z) / (Phi Phi^T + 1/gamma))``.
+
+        ``z`` is ``[B, C, T, H, W]``, ``y`` ``[B, C, H, W]``, ``gamma`` a positive scalar or ``[B]``; exact, so
+        ``tol``/``max_iter`` (the CG options of the base class) are accepted and unused."""
+        inv_gamma = inverse_gamma(gamma, y)
+        d = self.phi_phi_t(z)
+        return z + self.adjoint((y - self(z)) / (d + inv_gamma))
+
+
+@dataclass(frozen=True)
+class CactiData:
+    """A CACTI benchmark file in deq's layout.
+
+    Attributes:
+        mask: ``[T, H, W]`` float32, the file's mask (values as stored: binary, or 0..113 for real data).
+        meas: ``[N, 1, H, W]`` float32, ``N`` snapshots.
+        orig: ``[N, 1, T, H, W]`` float32 ground truth in the file's range (0..255), or ``None`` (real data).
+    """
+
+    mask: Tensor
+    meas: Tensor
+    orig: Tensor | None
+
+
+def load_cacti(path: str | os.PathLike[str]) -> CactiData:
+    """Read a CACTI ``.mat`` file (keys ``mask`` (H, W, T), ``meas`` (H, W[, N]), optional ``orig``
+    (H, W, N*T)) into :class:`CactiData`. ``CACTI(data.mask)(data.orig) == data.meas`` for the simulated
+    benchmarks (Drop, Runner, ...), exactly."""
+    from scipy.io import loadmat
+
+    raw = loadmat(os.fspath(path))
+    missing = [k for k in ("mask", "meas") if k not in raw]
+    if missing:
+        raise KeyError(f"{path}: not a CACTI file, missing key(s) {missing} (expected mask (H,W,T), meas (H,W[,N]))")
+    mask = torch.from_numpy(raw["mask"].astype("float32")).permute(2, 0, 1).contiguous()
+    t, h, w = mask.shape
+    meas = torch.from_numpy(raw["meas"].astype("float32"))
+    meas = meas.reshape(h, w, -1).permute(2, 0, 1).unsqueeze(1).contiguous()
+    orig = None
+    if "orig" in raw:
+        o = torch.from_numpy(raw["orig"].astype("float32"))
+        n = o.shape[-1] // t
+        if o.shape[:2] != (h, w) or n * t != o.shape[-1]:
+            raise ValueError(f"{path}: orig has shape {tuple(o.shape)}, expected ({h}, {w}, N*{t})")
+        orig = o.reshape(h, w, n, t).permute(2, 3, 0, 1).unsqueeze(1).contiguous()
+    return CactiData(mask=mask, meas=meas, orig=orig)

@@ -1,0 +1,92 @@
+"""Properties every operator must have, run over the configuration list ``CASES`` in conftest.py:
+adjoint (float32/float64), gradcheck (float64), closed-form prox vs CG, batch independence, bad input,
+and the same on CUDA when a GPU is present."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from deq.core.cg import batch_norm2
+from deq.core.operator import LinearOperator, adjoint_test
+
+
+def test_adjoint_float32(case) -> None:
+    op = case.make()
+    assert adjoint_test(op, case.x_shape, dtype=case.dtype(False)) <= case.adjoint_tol32
+
+
+def test_adjoint_float64(case) -> None:
+    op = case.make()
+    assert adjoint_test(op, case.x_shape, dtype=case.dtype(True)) <= case.adjoint_tol64
+
+
+def test_gradcheck_float64(case) -> None:
+    op = case.make()
+    x = torch.randn(case.x_shape, dtype=case.dtype(True), requires_grad=True)
+    assert torch.autograd.gradcheck(lambda v: op(v), (x,), eps=1e-6, atol=1e-5)
+    y = op(x.detach()).clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda v: op.adjoint(v), (y,), eps=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("per_sample_gamma", [False, True])
+def test_prox_l2_closed_form_matches_cg(case, per_sample_gamma: bool) -> None:
+    if not case.closed_prox:
+        pytest.skip(f"{case.id}: prox_l2 is the base-class CG")
+    op = case.make()
+    dtype = case.dtype(True)
+    z = torch.randn(case.x_shape, dtype=dtype)
+    y = op(torch.randn(case.x_shape, dtype=dtype)) + 0.1 * torch.randn_like(op(z))
+    b = case.x_shape[0]
+    gamma = torch.linspace(0.3, 3.0, b, dtype=torch.float64) if per_sample_gamma else 0.7
+    closed = op.prox_l2(z, y, gamma)
+    reference = LinearOperator.prox_l2(op, z, y, gamma, tol=1e-12, max_iter=1000)
+    err = batch_norm2(closed - reference) / batch_norm2(reference)
+    assert float(err.max()) <= 1e-7  # CG itself stops at a 1e-12 relative residual
+    # the optimality condition holds: A^H (A x - y) + (x - z) / gamma = 0
+    g = gamma.reshape(-1, *([1] * (z.dim() - 1))) if per_sample_gamma else gamma
+    grad = op.adjoint(op(closed) - y) + (closed - z) / g
+    assert float((batch_norm2(grad) / batch_norm2(z)).max()) <= 1e-10
+
+
+def test_samples_do_not_mix(case) -> None:
+    """Changing sample j leaves the output of every other sample unchanged (forward and adjoint)."""
+    op = case.make()
+    dtype = case.dtype(True)
+    x = torch.randn(case.x_shape, dtype=dtype)
+    x2 = x.clone()
+    x2[0] = torch.randn_like(x2[0])
+    ax, ax2 = op(x), op(x2)
+    assert torch.equal(ax[1:], ax2[1:]) and not torch.allclose(ax[0], ax2[0])
+    y2 = ax.clone()
+    y2[0] = torch.randn_like(y2[0])
+    assert torch.equal(op.adjoint(ax)[1:], op.adjoint(y2)[1:])
+
+
+def test_bad_shape_names_expected_shape(case) -> None:
+    op = case.make()
+    bad = torch.randn(*case.x_shape[:-1], case.x_shape[-1] + 1, dtype=case.dtype(False))
+    with pytest.raises(ValueError, match="expected"):
+        op(bad)
+    with pytest.raises((ValueError, TypeError), match="expected"):
+        op(torch.randn(case.x_shape[1:], dtype=case.dtype(False)))  # batch dimension missing
+
+
+def test_bad_dtype_is_rejected(case) -> None:
+    op = case.make()
+    wrong = torch.randn(case.x_shape, dtype=torch.float32 if case.complex_input else torch.complex64)
+    with pytest.raises(TypeError, match="expected"):
+        op(wrong)
+    with pytest.raises(TypeError):
+        op(torch.ones(case.x_shape, dtype=torch.int64))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_matches_cpu(case) -> None:
+    op = case.make()
+    x = torch.randn(case.x_shape, dtype=case.dtype(True))
+    cpu = op(x)
+    op_gpu = op.to("cuda")
+    gpu = op_gpu(x.to("cuda")).cpu()
+    assert torch.allclose(cpu, gpu, rtol=1e-6, atol=1e-8)
+    assert adjoint_test(op_gpu, case.x_shape, dtype=case.dtype(False)) <= case.adjoint_tol32
