@@ -40,9 +40,9 @@ def median_time(fn: Callable[[], Any], *, repeats: int = 5, warmup: int = 1) -> 
 def peak_memory(fn: Callable[[], Any], device: str | torch.device = "cpu") -> int:
     """Peak memory in bytes allocated while ``fn()`` runs.
 
-    On CUDA: ``torch.cuda.max_memory_allocated`` above the starting level. On CPU: the peak of
-    tensor storage allocated by the CPU allocator as seen by the profiler's memory tracking
-    (``torch.profiler`` with ``profile_memory``), which counts tensors only, not Python objects.
+    On CUDA: ``torch.cuda.max_memory_allocated`` above the starting level. On CPU: the running peak of
+    the allocations and frees recorded by ``torch.profiler`` (``profile_memory=True``), replayed in time
+    order; it counts tensor storage only (not Python objects), and only what ``fn`` allocates.
     """
     device = torch.device(device)
     gc.collect()
@@ -59,7 +59,7 @@ def peak_memory(fn: Callable[[], Any], device: str | torch.device = "cpu") -> in
         fn()
     current = peak = 0
     for event in sorted(prof.events(), key=lambda e: e.time_range.start):
-        current += event.cpu_memory_usage
+        current += event.self_cpu_memory_usage  # self: each allocation/free counted once
         peak = max(peak, current)
     return peak
 

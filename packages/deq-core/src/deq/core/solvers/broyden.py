@@ -2,7 +2,9 @@
 
 Finds a root of ``r(z) = g(z) - z`` with quasi-Newton steps ``z <- z - B r(z)``, where ``B`` approximates
 ``J_r^{-1}`` starting from ``-I`` and is kept in low-rank form ``B = -I + sum_i u_i v_i^H`` with at most
-``m`` pairs in a circular buffer (memory ``2 m`` copies of ``z``, independent of ``max_iter``). After a
+``m`` pairs; when the buffer is full the method restarts from ``-I`` (overwriting the oldest pair
+instead is unstable: it diverged on symmetric test problems). Memory: ``2 m`` copies of ``z``, independent
+of ``max_iter``. After a
 step ``dz`` with residual change ``dr`` the rank-one update is
 
     u = (dz - B dr) / (v^H dr),   v = B^H dz.
@@ -39,7 +41,7 @@ def broyden(
         g: the map, ``[B, ...] -> [B, ...]``.
         z0: starting point ``[B, ...]`` (real or complex).
         tol, max_iter, stop_mode, divergence_ratio: as in :func:`deq.core.solvers.fixed_point`.
-        m: number of rank-one updates kept (oldest overwritten).
+        m: number of rank-one updates kept before a restart.
 
     Returns:
         ``(z, info)``: the best iterate per sample and a :class:`SolverInfo`.
@@ -76,6 +78,9 @@ def broyden(
         ok = active & torch.isfinite(denom) & (denom.abs() > 1e-30)
         u = (step - apply_B(dr)) / torch.where(ok, denom, torch.ones_like(denom))[:, None]
         slot = k % m
+        if slot == 0 and k > 0:  # memory full: restart from B = -I (overwriting the oldest pair diverges)
+            U.zero_()
+            V.zero_()
         U[:, slot] = torch.where(ok[:, None], u, torch.zeros_like(u))
         V[:, slot] = torch.where(ok[:, None], v, torch.zeros_like(v))
         r = r_new

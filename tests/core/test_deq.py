@@ -1,0 +1,122 @@
+"""DEQ backward modes against a fully converged unrolled loop (float64)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from deq.core.deq import DEQ
+
+
+class TanhMap(nn.Module):
+    """z -> tanh(W z + U x): a contraction (||W|| = 0.8, tanh 1-Lipschitz)."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        w = torch.randn(n, n, dtype=torch.float64)
+        self.W = nn.Parameter(0.8 * w / torch.linalg.matrix_norm(w, ord=2))
+        self.U = nn.Parameter(torch.randn(n, n, dtype=torch.float64) / n**0.5)
+
+    def forward(self, z, x):
+        return torch.tanh(z @ self.W.T + x @ self.U.T)
+
+
+class LinearMap(nn.Module):
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        w = torch.randn(n, n, dtype=torch.float64)
+        self.W = nn.Parameter(0.7 * w / torch.linalg.matrix_norm(w, ord=2))
+
+    def forward(self, z, x):
+        return z @ self.W.T + x
+
+
+def _unrolled_grads(f, x, w, n_steps=400):
+    z = torch.zeros_like(x)
+    for _ in range(n_steps):
+        z = f(z, x)
+    return torch.autograd.grad((z * w).sum(), [*f.parameters(), x])
+
+
+def _rel(a, b):
+    return float(torch.linalg.vector_norm(a - b) / torch.linalg.vector_norm(b))
+
+
+@pytest.mark.parametrize("map_cls", [TanhMap, LinearMap])
+@pytest.mark.parametrize("solver", ["anderson", "broyden", "fixed_point"])
+def test_ift_matches_unrolled(map_cls, solver):
+    f = map_cls(16)
+    x = torch.randn(3, 16, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(3, 16, dtype=torch.float64)
+    ref = _unrolled_grads(f, x, w)
+    deq = DEQ(f, solver=solver, tol=1e-13, max_iter=400, backward_tol=1e-13, backward_max_iter=400)
+    z, info = deq(torch.zeros_like(x), x)
+    assert info.converged.all()
+    grads = torch.autograd.grad((z * w).sum(), [*f.parameters(), x])
+    assert len(grads) == len(ref)
+    for g, r in zip(grads, ref):
+        assert _rel(g, r) < 1e-6
+    assert deq.last_backward_info is not None and deq.last_backward_info.converged.all()
+
+
+def test_gradients_reach_parameters_and_inputs_through_backward():
+    f = TanhMap(8)
+    x = torch.randn(2, 8, dtype=torch.float64, requires_grad=True)
+    z, _ = DEQ(f, tol=1e-10)(torch.zeros_like(x), x)
+    z.sum().backward()
+    assert f.W.grad is not None and f.W.grad.abs().sum() > 0
+    assert f.U.grad is not None and f.U.grad.abs().sum() > 0
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_neumann_converges_to_ift_as_terms_grow():
+    f = TanhMap(12)
+    x = torch.randn(2, 12, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(2, 12, dtype=torch.float64)
+    ref = _unrolled_grads(f, x, w)
+    errors = []
+    for k in (1, 5, 20, 80):
+        z, _ = DEQ(f, backward="neumann", neumann_terms=k, tol=1e-13, max_iter=400)(torch.zeros_like(x), x)
+        g = torch.autograd.grad((z * w).sum(), [f.W])[0]
+        errors.append(_rel(g, ref[0]))
+    assert all(a > b for a, b in zip(errors, errors[1:]))
+    assert errors[-1] < 1e-6
+
+
+def test_jfb_is_an_approximation_with_the_right_sign():
+    f = TanhMap(12)
+    x = torch.randn(2, 12, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(2, 12, dtype=torch.float64)
+    ref = _unrolled_grads(f, x, w)[0]
+    z, _ = DEQ(f, backward="jfb", tol=1e-12, max_iter=400)(torch.zeros_like(x), x)
+    g = torch.autograd.grad((z * w).sum(), [f.W])[0]
+    cos = float((g * ref).sum() / (g.norm() * ref.norm()))
+    assert 0.3 < cos < 1.0 - 1e-9  # descent direction, but not the exact gradient
+
+
+def test_no_grad_and_eval_build_no_graph():
+    f = TanhMap(8)
+    x = torch.randn(2, 8, dtype=torch.float64)
+    deq = DEQ(f).eval()
+    with torch.no_grad():
+        z, info = deq(torch.zeros_like(x), x)
+    assert not z.requires_grad and info.converged.all()
+    # gradients disabled only for the parameters: still no graph needed
+    for p in f.parameters():
+        p.requires_grad_(False)
+    z2, _ = deq(torch.zeros_like(x), x)
+    assert not z2.requires_grad
+
+
+def test_fixed_point_value_is_the_equilibrium():
+    f = LinearMap(10)
+    x = torch.randn(3, 10, dtype=torch.float64)
+    exact = torch.linalg.solve(torch.eye(10, dtype=torch.float64) - f.W.detach(), x.T).T
+    z, _ = DEQ(f, tol=1e-12, max_iter=200)(torch.zeros_like(x), x)
+    assert _rel(z.detach(), exact) < 1e-10
+
+
+def test_bad_backward_name():
+    with pytest.raises(ValueError, match="backward must be one of"):
+        DEQ(TanhMap(2), backward="implicit")

@@ -1,0 +1,123 @@
+"""Solvers against closed forms: linear fixed points z = W z + b solved exactly by linalg.solve."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from deq.core.solvers import SolverDivergenceWarning, anderson, broyden, fixed_point, get_solver
+
+SOLVERS = [anderson, broyden, fixed_point]
+
+
+def _linear_problem(b: int, n: int, rho: float, dtype: torch.dtype):
+    W = torch.randn(b, n, n, dtype=dtype)
+    W = rho * W / torch.linalg.matrix_norm(W, ord=2)[:, None, None]
+    c = torch.randn(b, n, dtype=dtype)
+    exact = torch.linalg.solve(torch.eye(n, dtype=dtype) - W, c)
+    return (lambda z: torch.bmm(W, z[:, :, None])[:, :, 0] + c), exact
+
+
+@pytest.mark.parametrize("solver", SOLVERS, ids=lambda s: s.__name__)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])
+def test_linear_fixed_point_matches_closed_form(solver, dtype):
+    g, exact = _linear_problem(4, 60, 0.95, dtype)
+    z, info = solver(g, torch.zeros_like(exact), tol=1e-11, max_iter=500)
+    assert info.converged.all()
+    assert not info.diverged.any()
+    assert torch.linalg.vector_norm(z - exact) / torch.linalg.vector_norm(exact) < 1e-9
+    assert info.trace.shape[0] == 4 and info.trace.shape[1] >= int(info.nstep.max())
+
+
+def test_anderson_and_broyden_beat_plain_iteration_on_slow_map():
+    # spectral radius close to 1 along one direction: plain iteration is slow
+    n = 80
+    q, _ = torch.linalg.qr(torch.randn(n, n, dtype=torch.float64))
+    W = q @ torch.diag(torch.linspace(0.0, 0.98, n, dtype=torch.float64)) @ q.T
+    c = torch.randn(2, n, dtype=torch.float64)
+    g = lambda z: z @ W.T + c  # noqa: E731
+    steps = {}
+    for s in SOLVERS:
+        _, info = s(g, torch.zeros_like(c), tol=1e-8, max_iter=2000)
+        assert info.converged.all()
+        steps[s.__name__] = int(info.nstep.max())
+    assert steps["anderson"] < steps["fixed_point"] / 3
+    assert steps["broyden"] < steps["fixed_point"] / 3
+
+
+def test_per_sample_stopping_freezes_converged_samples():
+    # sample 0 is already at its fixed point, sample 1 needs many steps
+    c = torch.tensor([[0.0], [1.0]], dtype=torch.float64)
+    g = lambda z: 0.9 * z + c * 0.1  # noqa: E731  fixed points 0 and 1
+    z0 = torch.zeros(2, 1, dtype=torch.float64)
+    z, info = fixed_point(g, z0, tol=1e-8, stop_mode="abs", max_iter=1000)
+    assert info.nstep[0] == 1 and info.nstep[1] > 50
+    assert z[0].item() == 0.0
+    assert abs(z[1].item() - 1.0) < 1e-6
+
+
+@pytest.mark.parametrize("solver", SOLVERS, ids=lambda s: s.__name__)
+def test_nan_is_reported_as_divergence(solver):
+    def g(z):
+        out = 0.5 * z + 1.0
+        out[1] = float("nan")
+        return out
+
+    with pytest.warns(SolverDivergenceWarning, match=r"indices \[1\]"):
+        z, info = solver(g, torch.zeros(3, 4), tol=1e-6, max_iter=100)
+    assert info.diverged.tolist() == [False, True, False]
+    assert info.converged[[0, 2]].all()
+    assert torch.isfinite(z).all()
+
+
+def test_growing_residual_is_divergence():
+    g = lambda z: 3.0 * z + 1.0  # noqa: E731  expanding: plain iteration blows up
+    with pytest.warns(SolverDivergenceWarning):
+        z, info = fixed_point(g, torch.zeros(2, 3), max_iter=100)
+    assert info.diverged.all() and not info.converged.any()
+    assert torch.isfinite(z).all()
+
+
+def test_best_iterate_is_returned():
+    # damped oscillation around the fixed point whose residual grows late: best iterate kept
+    calls = {"n": 0}
+
+    def g(z):
+        calls["n"] += 1
+        return z * 0.5 if calls["n"] < 10 else z * 1.5 + 0.01
+
+    z, info = fixed_point(g, torch.ones(1, 2), tol=1e-12, max_iter=30, divergence_ratio=1e9)
+    assert float(info.residual[0]) == pytest.approx(float(info.trace[0].min()))
+
+
+@pytest.mark.parametrize("solver", SOLVERS, ids=lambda s: s.__name__)
+def test_memory_bounded_by_history_not_max_iter(solver):
+    from deq.core.bench import peak_memory
+
+    W = torch.randn(64, 64) / 8.0 * 0.99
+    c = torch.randn(4, 64, 64)
+    g = lambda z: torch.tanh(W @ z) + c  # noqa: E731  never converges to tol=1e-30 in float32
+    z0 = torch.zeros_like(c)
+    short = peak_memory(lambda: solver(g, z0, tol=1e-30, max_iter=10))
+    long = peak_memory(lambda: solver(g, z0, tol=1e-30, max_iter=200))
+    assert long < 1.2 * short
+
+
+def test_options_are_checked():
+    g = lambda z: z  # noqa: E731
+    with pytest.raises(TypeError):
+        anderson(g, torch.zeros(1, 2), bogus=1)
+    with pytest.raises(ValueError, match="stop_mode"):
+        anderson(g, torch.zeros(1, 2), stop_mode="relative")
+    with pytest.raises(ValueError, match="max_iter"):
+        broyden(g, torch.zeros(1, 2), max_iter=0)
+    with pytest.raises(ValueError, match="batch"):
+        fixed_point(g, torch.zeros(()))
+
+
+def test_solvers_are_registered_by_name():
+    assert get_solver("anderson") is anderson
+    assert get_solver("broyden") is broyden
+    assert get_solver("fixed_point") is fixed_point
+    with pytest.raises(KeyError, match="no solver named 'nope'"):
+        get_solver("nope")
