@@ -1,0 +1,22 @@
+"""deq-models-sci's plugin: registers the SCI models, the main demo, the benchmark and the
+``deq reconstruct sci`` / ``deq train-sci`` commands through deq's hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from deq.core.hookspecs import hookimpl
+
+
+@hookimpl
+def deq_models() -> Mapping[str, Any]:
+    from deq.models.sci import models
+
+    return {
+        "gap-tv": models.GapTV,
+        "pnp-gap": models.PnPGAP,
+        "pnp-admm": models.PnPADMM,
+        "de-gap": models.de_gap,
+        "de-rnn": models.de_rnn,
+    }

@@ -1,0 +1,241 @@
+"""Training recipe for DE-GAP (Zhao et al. sec. 4: MSE loss, Adam, implicit backward).
+
+    python -m deq.models.sci.train --weights-out degap.pt            # or: deq train-sci ...
+    torchrun --nproc_per_node 4 -m deq.models.sci.train ...          # DDP (gloo on CPU, nccl on GPU)
+
+Data: synthetic moving-crop videos of ``natural/DnCNN_Train400`` (:mod:`deq.models.sci.synthetic`),
+the last ``--val-images`` images held out for validation; every clip gets its own random binary mask,
+so the network is not tied to one mask. Two stages:
+
+1. ``--pretrain-steps``: the iteration map alone, ``min ||f(x + s n; y) - x||^2`` with ``s ~ U(0, 0.1)``
+   (one application of ``f`` near the ground truth; cheap warm start);
+2. ``--steps``: the equilibrium ``x*`` of ``f`` (Anderson) against the ground truth,
+   ``min ||x*(y) - x||^2``, gradients by the implicit function theorem (``--backward ift``, eq. 18-26)
+   or the phantom gradient (``jfb``).
+
+The paper's GPU recipe is DAVIS2017 256x256x8 crops, 30 epochs, lr 1e-3 decayed by 10 % every 10
+epochs (``--size 256 --lr-decay 0.9 --decay-every <10 epochs of steps>``). Checkpoints are atomic
+(``deq.core.checkpoint.save_atomic``) and ``--resume`` continues from the last one; items are drawn
+deterministically from ``(seed, step, rank)``, so a resumed run sees the same data as an uninterrupted
+one. CUDA runs use bf16 autocast (``--amp``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+from deq.core.checkpoint import load_checked, save_atomic
+from deq.core.data import find_data
+from deq.core.metrics import psnr
+from deq.models.sci.degap import DEGAP, SolverConfig
+from deq.models.sci.synthetic import SyntheticVideoDataset, load_image_folder
+from deq.models.sci.weights import DEFAULT_DENOISER, DEFAULT_DENOISER_OPTIONS, DEFAULT_RADIUS, build_degap, degap_config, save_degap
+
+TRAIN_IMAGES = "natural/DnCNN_Train400"
+
+
+@dataclass
+class TrainConfig:
+    """Every option of the recipe (the command-line flags, one to one)."""
+
+    weights_out: str = "degap.pt"
+    checkpoint: str = "degap-train.ckpt"
+    resume: bool = False
+    data_dir: str | None = None
+    denoiser: str = DEFAULT_DENOISER
+    denoiser_options: str = json.dumps(DEFAULT_DENOISER_OPTIONS)
+    radius: int = DEFAULT_RADIUS
+    size: int = 64
+    frames: int = 8
+    batch: int = 4
+    pretrain_steps: int = 300
+    steps: int = 200
+    minutes: float = 0.0
+    lr: float = 1e-3
+    lr_decay: float = 0.9
+    decay_every: int = 100
+    backward: str = "ift"
+    max_iter: int = 30
+    tol: float = 1e-3
+    val_images: int = 40
+    val_clips: int = 8
+    seed: int = 0
+    threads: int = 1
+    device: str = "cuda" if torch.cuda.is_available() else "cpu"
+    amp: bool = False
+    log_every: int = 10
+    ckpt_every: int = 25
+
+
+def parse_args(argv: list[str]) -> TrainConfig:
+    parser = argparse.ArgumentParser(prog="deq train-sci", description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    return TrainConfig(**{k: v for k, v in vars(parser.parse_args(argv)).items() if k != "func"})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The recipe's flags (shared by ``python -m deq.models.sci.train`` and ``deq train-sci``)."""
+    for f in TrainConfig.__dataclass_fields__.values():
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            parser.add_argument(flag, action="store_true", default=f.default)
+        else:
+            kind = {"int": int, "float": float}.get(str(f.type), str)
+            parser.add_argument(flag, type=kind, default=f.default)
+
+
+def _batch(ds: SyntheticVideoDataset, step: int, batch: int, rank: int, world: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    first = (step * world + rank) * batch
+    items = [ds[(first + i) % len(ds)] for i in range(batch)]
+    return torch.stack([v for v, _ in items]).to(device), torch.stack([m for _, m in items]).to(device)
+
+
+def _all_reduce_grads(model: torch.nn.Module, world: int) -> None:
+    if world > 1:
+        for p in model.parameters():
+            if p.grad is not None:
+                dist.all_reduce(p.grad)
+                p.grad /= world
+
+
+@torch.no_grad()
+def validate(model: DEGAP, ds: SyntheticVideoDataset, device: torch.device) -> dict[str, float]:
+    """Mean PSNR (dB) of x^(0) and of the equilibrium on the held-out clips, and mean solver iterations."""
+    from deq.operators.sci import CACTI
+
+    model.eval()
+    p0, p1, its = [], [], []
+    for i in range(len(ds)):
+        x, m = ds[i]
+        x = x[None].to(device)
+        op = CACTI(m.to(device))
+        y = op(x)
+        z, info = model(y, op)
+        p0.append(float(psnr(op.gap_projection(torch.zeros_like(x), y).clamp(0, 1), x)))
+        p1.append(float(psnr(z.clamp(0, 1), x)))
+        its.append(float(info.nstep.float().mean()))
+    model.train()
+    n = len(ds)
+    return {"val_psnr_x0": sum(p0) / n, "val_psnr": sum(p1) / n, "val_solver_iters": sum(its) / n}
+
+
+def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
+    """Run the recipe; returns the final validation metrics (rank 0 writes the weights)."""
+    from deq.operators.sci import CACTI
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    device = torch.device(cfg.device)
+    if world > 1:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    if cfg.backward not in ("ift", "jfb"):
+        raise ValueError(f"--backward must be ift or jfb, got {cfg.backward!r}")
+    images = load_image_folder(find_data(TRAIN_IMAGES, cfg.data_dir))
+    if cfg.val_images >= len(images):
+        raise ValueError(f"--val-images {cfg.val_images} leaves no training images out of {len(images)}")
+    train_imgs, val_imgs = images[: len(images) - cfg.val_images], images[len(images) - cfg.val_images :]
+    total = (cfg.pretrain_steps + cfg.steps) * cfg.batch * world
+    train_ds = SyntheticVideoDataset(train_imgs, length=max(total, 1), size=cfg.size, frames=cfg.frames, seed=cfg.seed)
+    val_ds = SyntheticVideoDataset(val_imgs, length=cfg.val_clips, size=cfg.size, frames=cfg.frames, seed=cfg.seed + 10_000)
+
+    solver = SolverConfig(backward=cfg.backward, tol=cfg.tol, max_iter=cfg.max_iter, backward_tol=cfg.tol, backward_max_iter=cfg.max_iter)
+    den_opts = json.loads(cfg.denoiser_options)
+    model = build_degap(cfg.denoiser, den_opts, cfg.radius, **asdict(solver)).to(device).train()
+    opt = torch.optim.Adam(model.map.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.decay_every, gamma=cfg.lr_decay)
+    step, elapsed_before = 0, 0.0
+    if cfg.resume and Path(cfg.checkpoint).is_file():
+        ck = load_checked(cfg.checkpoint, map_location=device)
+        model.map.load_state_dict(ck["map"])
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        step, elapsed_before = int(ck["step"]), float(ck.get("elapsed", 0.0))
+        if rank == 0:
+            print(f"resumed from {cfg.checkpoint} at step {step}", flush=True)
+
+    def save_ckpt() -> None:
+        if rank == 0:
+            save_atomic({"map": model.map.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                         "step": step, "elapsed": elapsed, "config": asdict(cfg)}, cfg.checkpoint)
+
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if (cfg.amp and device.type == "cuda") else torch.autocast("cpu", enabled=False)
+    t0 = time.perf_counter()
+    elapsed = elapsed_before
+    last_loss = float("nan")
+    n_total = cfg.pretrain_steps + cfg.steps
+    while step < n_total:
+        elapsed = elapsed_before + time.perf_counter() - t0
+        if cfg.minutes > 0 and elapsed > 60 * cfg.minutes:
+            if rank == 0:
+                print(f"time budget of {cfg.minutes} min reached at step {step}", flush=True)
+            break
+        x, m = _batch(train_ds, step, cfg.batch, rank, world, device)
+        op = CACTI(m)
+        y = op(x)
+        with amp:
+            if step < cfg.pretrain_steps:  # stage 1: the map near the ground truth
+                s = 0.1 * torch.rand(x.shape[0], 1, 1, 1, 1, device=device)
+                out = model.map(x + s * torch.randn_like(x), y, op)
+                iters = 1.0
+            else:  # stage 2: the equilibrium, implicit gradient
+                out, info = model(y, op)
+                iters = float(info.nstep.float().mean())
+            loss = torch.nn.functional.mse_loss(out.float(), x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        _all_reduce_grads(model.map, world)
+        opt.step()
+        sched.step()
+        step += 1
+        last_loss = loss.item()
+        if rank == 0 and (step % cfg.log_every == 0 or step == n_total):
+            stage = "pretrain" if step <= cfg.pretrain_steps else "deq"
+            print(f"step {step}/{n_total} [{stage}] loss {last_loss:.3e} psnr {-10 * torch.log10(loss).item():.2f} dB "
+                  f"iters {iters:.1f} lr {sched.get_last_lr()[0]:.2e} t {elapsed:.0f}s", flush=True)
+        if step % cfg.ckpt_every == 0:
+            save_ckpt()
+    elapsed = elapsed_before + time.perf_counter() - t0
+    save_ckpt()
+    metrics: dict[str, float] = {}
+    if rank == 0:
+        metrics = validate(model, val_ds, device)
+        provenance = {
+            "script": "python -m deq.models.sci.train",
+            "argv": list(argv if argv is not None else sys.argv[1:]),
+            "data": f"{TRAIN_IMAGES} (first {len(train_imgs)} images; last {len(val_imgs)} held out for validation), "
+                    f"synthetic {cfg.frames}-frame {cfg.size}x{cfg.size} moving crops, random binary masks per clip",
+            "steps_done": step, "pretrain_steps": min(step, cfg.pretrain_steps), "deq_steps": max(0, step - cfg.pretrain_steps),
+            "batch": cfg.batch * world, "seed": cfg.seed, "backward": cfg.backward, "wall_seconds": round(elapsed, 1),
+            "final_train_loss": last_loss, "device": str(device), "torch": torch.__version__, **metrics,
+        }
+        save_degap(model, degap_config(cfg.denoiser, den_opts, cfg.radius, model.config), provenance, cfg.weights_out)
+        print(json.dumps({"weights": cfg.weights_out, **metrics}), flush=True)
+    if world > 1:
+        dist.destroy_process_group()
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m deq.models.sci.train [flags]``."""
+    argv = sys.argv[1:] if argv is None else argv
+    train(parse_args(argv), argv)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

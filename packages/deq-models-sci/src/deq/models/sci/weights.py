@@ -1,0 +1,90 @@
+"""Building DE-GAP networks and loading the weights shipped inside this package.
+
+A DE-GAP weight file (``torch.save`` of plain containers, loaded with ``weights_only=True``) holds
+
+* ``config``: how to rebuild the network — the deq-priors denoiser name and options, the temporal radius
+  of :class:`~deq.models.sci.video.FrameWindow` and the solver settings;
+* ``state_dict``: the iteration map's weights;
+* ``provenance``: script, command, data, steps, seed and the final validation metrics (also written to a
+  JSON file beside the weights).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from deq.core.checkpoint import load_checked, save_atomic
+from deq.models.sci.degap import DEGAP, SolverConfig
+from deq.models.sci.video import as_video_denoiser
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "degap_cnn.pt"
+HOW_TO_OBTAIN = (
+    "deq-models-sci ships it as package data; reinstall the package, or train one with "
+    "`python -m deq.models.sci.train --weights-out PATH` and pass weights=PATH."
+)
+
+#: the shipped network (DE-GAP-CNN): deq-priors' residual "cnn", 6 convolutions of 32 channels, on 3-frame windows
+DEFAULT_DENOISER = "cnn"
+DEFAULT_DENOISER_OPTIONS = {"depth": 6, "width": 32, "residual": True, "bias": True}
+DEFAULT_RADIUS = 1
+
+
+def build_denoiser(name: str, options: dict[str, Any], radius: int) -> nn.Module:
+    """A video denoiser: deq-priors' image denoiser ``name`` (``in_channels = 2 radius + 1``) in a
+    :class:`FrameWindow`, or a video denoiser as it is."""
+    from deq.core.registry import create
+
+    opts = dict(options)
+    opts.setdefault("in_channels", 2 * radius + 1)
+    return as_video_denoiser(create("prior", name, **opts), radius=radius)
+
+
+def build_degap(
+    denoiser: str = DEFAULT_DENOISER,
+    denoiser_options: dict[str, Any] | None = None,
+    radius: int = DEFAULT_RADIUS,
+    **solver_options: Any,
+) -> DEGAP:
+    """A fresh DE-GAP; ``solver_options`` are :class:`SolverConfig` fields (unknown ones are an error)."""
+    known = {f.name for f in fields(SolverConfig)}
+    unknown = set(solver_options) - known
+    if unknown:
+        raise TypeError(f"build_degap: unknown solver option(s) {sorted(unknown)}; known: {sorted(known)}")
+    opts = DEFAULT_DENOISER_OPTIONS if denoiser_options is None and denoiser == DEFAULT_DENOISER else (denoiser_options or {})
+    return DEGAP(build_denoiser(denoiser, opts, radius), SolverConfig(**solver_options))
+
+
+def degap_config(denoiser: str, denoiser_options: dict[str, Any], radius: int, solver: SolverConfig) -> dict[str, Any]:
+    """The ``config`` entry of a weight file."""
+    return {"denoiser": denoiser, "denoiser_options": dict(denoiser_options), "radius": radius, "solver": asdict(solver)}
+
+
+def save_degap(model: DEGAP, config: dict[str, Any], provenance: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write weights + config + provenance atomically, and the provenance as JSON beside them."""
+    path = Path(path)
+    save_atomic({"config": config, "state_dict": model.map.state_dict(), "provenance": provenance}, path)
+    path.with_suffix(".json").write_text(json.dumps({"config": config, "provenance": provenance}, indent=2) + "\n")
+    return path
+
+
+def load_degap(weights: str | os.PathLike[str] | None = None, **solver_overrides: Any) -> DEGAP:
+    """DE-GAP with trained weights (default: the shipped ``weights/degap_cnn.pt``) in eval mode.
+
+    ``solver_overrides`` replace stored :class:`SolverConfig` fields (e.g. ``max_iter=100``). Raises
+    ``deq.core.checkpoint.WeightsError`` naming the file and how to obtain it when it is missing.
+    """
+    path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
+    blob = load_checked(path, how_to_obtain=HOW_TO_OBTAIN)
+    config = blob["config"]
+    solver = {**config.get("solver", {}), **solver_overrides}
+    model = build_degap(config["denoiser"], config["denoiser_options"], config["radius"], **solver)
+    model.map.load_state_dict(blob["state_dict"])
+    model.provenance = blob.get("provenance", {})
+    return model.eval()
