@@ -120,10 +120,12 @@ class LinearOperator(nn.Module):
         return conjugate_gradient(lambda v: self.normal(v) + inv_gamma * v, rhs, z, tol=tol, max_iter=max_iter)
 
     def example_input(self, x_shape: Sequence[int] | None = None, *, dtype: torch.dtype | None = None, device=None) -> Tensor:
-        """A random input ``[B, *in_shape]`` (``x_shape`` gives the full shape if ``in_shape`` has free sizes)."""
+        """A random input ``[B, *in_shape]`` (``x_shape`` gives the full shape if ``in_shape`` has free sizes),
+        by default in the precision of the operator's buffers."""
         shape = self._full_input_shape(x_shape)
         if dtype is None:
-            dtype = torch.complex64 if self.input_kind == "complex" else torch.float32
+            real = _buffer_dtype(self)
+            dtype = (torch.complex128 if real == torch.float64 else torch.complex64) if self.input_kind == "complex" else real
         device = device if device is not None else _buffer_device(self)
         return torch.randn(shape, dtype=dtype, device=device)
 
@@ -191,6 +193,14 @@ def _inverse_gamma(gamma: float | Tensor, like: Tensor) -> Tensor | float:
     if gamma <= 0:
         raise ValueError(f"prox_l2: gamma must be positive, got {gamma}")
     return 1.0 / gamma
+
+
+def _buffer_dtype(module: nn.Module) -> torch.dtype:
+    """The real floating dtype of the operator's first floating buffer (float32 if it has none)."""
+    for t in module.buffers():
+        if t.is_floating_point() or t.is_complex():
+            return t.real.dtype if t.is_complex() else t.dtype
+    return torch.float32
 
 
 def _buffer_device(module: nn.Module) -> torch.device:

@@ -14,3 +14,10 @@ def deq_solvers() -> Mapping[str, Any]:
     from deq.core.solvers import anderson, broyden, fixed_point
 
     return {"anderson": anderson, "broyden": broyden, "fixed_point": fixed_point}
+
+
+@hookimpl
+def deq_demos() -> Mapping[str, Any]:
+    from deq.core.demo import run
+
+    return {"core": run}

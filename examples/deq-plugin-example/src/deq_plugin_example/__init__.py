@@ -1,0 +1,1 @@
+"""Example third-party deq plugin (see plugin.py)."""
