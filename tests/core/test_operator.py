@@ -47,7 +47,8 @@ def test_prox_with_per_sample_gamma():
     gam = torch.tensor([0.1, 10.0], dtype=torch.float64)
     both = A.prox_l2(z, y, gam, tol=1e-12)
     for i in range(2):
-        assert torch.allclose(both[i : i + 1], A.prox_l2(z[i : i + 1], y[i : i + 1], float(gam[i]), tol=1e-12), atol=1e-9)
+        single = A.prox_l2(z[i : i + 1], y[i : i + 1], float(gam[i]), tol=1e-12)
+        assert torch.allclose(both[i : i + 1], single, atol=1e-9)
     with pytest.raises(ValueError, match="gamma must be positive"):
         A.prox_l2(z, y, -1.0)
 

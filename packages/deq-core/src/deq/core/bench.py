@@ -87,7 +87,8 @@ def write_section(name: str, markdown: str, path: str | os.PathLike[str] = "docs
     path = Path(path)
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     block = f"{start}\n{markdown.strip()}\n{end}"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nEvery table below was produced by the command written above it.\n"
+    header = "# Benchmarks\n\nEvery table below was produced by the command written above it.\n"
+    text = path.read_text() if path.exists() else header
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,8 @@ With the last ``n = min(k, m)`` iterates ``X = [z_{k-n+1} .. z_k]``, images ``F 
 
     alpha = argmin ||G alpha||^2  subject to  1^T alpha = 1
 
-through the bordered system ``[[0, 1^T], [1, M + lam s I]]``, ``M_ij = <G_i, G_j>``, ``[nu; alpha] = [1; 0]`` (``s`` the mean
-diagonal of the Gram matrix, so ``lam`` is relative to the residual scale), then
+through the bordered system ``[[0, 1^T], [1, M + lam s I]] [nu; alpha] = [1; 0]`` with ``M_ij = <G_i, G_j>``
+(``s`` the mean diagonal of the Gram matrix, so ``lam`` is relative to the residual scale), then
 
     z_{k+1} = beta F alpha + (1 - beta) X alpha              (eq. 17, mixing ``beta``).
 

@@ -1,0 +1,64 @@
+"""nox sessions: demo (the main job), tests, bench, lint, docs.
+
+Torch is pinned here (never in the packages): the torch 2.14.1 / torchvision 0.29.1 pair, installed in the
+same pip command as everything that needs torchvision so no package can swap torch for another build.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+
+TORCH = ("torch==2.14.1", "torchvision==0.29.1")
+PACKAGES = (
+    "./packages/deq-core",
+    "./packages/deq-operators[all]",
+    "./packages/deq-priors",
+    "./packages/deq-models-sci",
+)
+
+
+def _install_all(session: nox.Session, *extra: str) -> None:
+    session.install(*TORCH, *PACKAGES, *extra)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job on embedded data: video SCI with GAP-TV, PnP-GAP and DE-GAP (`deq demo sci`)."""
+    _install_all(session)
+    session.run("deq", "demo", "sci", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Every distribution in one environment, tests/ whole (tox runs them package by package)."""
+    _install_all(session, "pytest>=8", "hatchling>=1.18", "scikit-image>=0.21", "deepinv==0.5.0", "PyWavelets>=1.4")
+    session.run("pytest", "tests", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """All benchmarks; each writes its section of docs/benchmarks.md. Peers (TorchDEQ, DeepInverse)
+    are installed here only: they are references, not dependencies."""
+    _install_all(session, "deepinv==0.5.0", "PyWavelets>=1.4")
+    session.install("--no-deps", "torchdeq==0.1.0")
+    names = session.posargs or ["core", "operators", "priors", "sci"]
+    for name in names:
+        session.run("deq", "bench", name)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over the packages, tests, examples and this file."""
+    session.install("ruff")
+    session.run("ruff", "check", "packages", "tests", "examples", "noxfile.py")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Regenerate docs/components.md from the plugin registry (every installed component, its kind,
+    distribution and summary) so the reference never drifts from the code."""
+    _install_all(session)
+    session.run("python", "docs/make_components.py")
