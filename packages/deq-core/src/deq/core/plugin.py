@@ -21,3 +21,10 @@ def deq_demos() -> Mapping[str, Any]:
     from deq.core.demo import run
 
     return {"core": run}
+
+
+@hookimpl
+def deq_benchs() -> Mapping[str, Any]:
+    from deq.core.benchmark import run
+
+    return {"core": run}
