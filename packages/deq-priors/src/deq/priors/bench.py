@@ -1,0 +1,118 @@
+"""Priors benchmark (``deq bench priors`` or ``python -m deq.priors.bench``): CPU denoising throughput
+(images/s, 256x256 grayscale, batch 8) and peak tensor memory for every prior, the PSNR of the shipped
+weights, and the same DnCNN forward against DeepInverse's DnCNN (when ``deepinv`` is installed; it is a
+benchmark-only comparison, never a dependency). Writes the ``priors`` section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from typing import Any
+
+import torch
+
+from deq.core.bench import markdown_table, median_time, peak_memory, write_section
+from deq.priors.plugin import deq_priors
+from deq.priors.weights import WEIGHTS_DIR, available
+
+#: (registered name, options, input shape) — 2-D priors on [8, 1, 256, 256], video priors on [8, 1, 8, 256, 256]
+CASES: list[tuple[str, dict[str, Any], tuple[int, ...]]] = [
+    ("dncnn", {}, (8, 1, 256, 256)),
+    ("ffdnet", {"depth": 12, "width": 48}, (8, 1, 256, 256)),
+    ("unet", {}, (8, 1, 256, 256)),
+    ("cnn", {}, (8, 1, 256, 256)),
+    ("rsn-cnn", {}, (8, 1, 256, 256)),
+    ("rsn-unet", {}, (8, 1, 256, 256)),
+    ("shallow-eq", {}, (8, 1, 256, 256)),
+    ("tv", {"weight": 0.1}, (8, 1, 256, 256)),
+    ("soft-threshold", {}, (8, 1, 256, 256)),
+    ("wavelet", {}, (8, 1, 256, 256)),
+    ("unet3d", {"base": 16, "levels": 2}, (1, 1, 8, 256, 256)),
+    ("hsi-cnn", {}, (1, 31, 256, 256)),
+]
+
+
+def throughput_table(repeats: int) -> str:
+    priors = deq_priors()
+    rows = []
+    for name, options, shape in CASES:
+        model = priors[name](**options).eval()
+        x = torch.rand(shape)
+        sigma = 25 / 255
+        with torch.no_grad():
+            fn = lambda: model(x, sigma)  # noqa: E731
+            t = median_time(fn, repeats=repeats, warmup=1)
+            mem = peak_memory(fn)
+        params = sum(p.numel() for p in model.parameters())
+        n_images = shape[0] * (shape[2] if len(shape) == 5 else 1)
+        rows.append([name, json.dumps(options) if options else "defaults", "x".join(map(str, shape)), params, round(n_images / t, 2), round(mem / 2**20, 1)])
+    return markdown_table(["prior", "options", "input", "parameters", "images/s", "peak tensor MiB"], rows)
+
+
+def deepinv_table(repeats: int) -> str:
+    try:
+        import deepinv
+    except ImportError:
+        return "DeepInverse is not installed: `pip install deepinv==0.5.0` to run the DnCNN comparison."
+    from deq.priors.dncnn import DnCNN
+
+    ours = DnCNN(depth=20, width=64, batch_norm=False, bias=True).eval()
+    theirs = deepinv.models.DnCNN(in_channels=1, out_channels=1, depth=20, nf=64, pretrained=None).eval()
+    # the same weights in both: deepinv's convs are in_conv, conv_list[...], out_conv
+    convs = [m for m in ours.body if isinstance(m, torch.nn.Conv2d)]
+    theirs_convs = [theirs.in_conv, *theirs.conv_list, theirs.out_conv]
+    with torch.no_grad():
+        for a, b in zip(convs, theirs_convs, strict=True):
+            b.weight.copy_(a.weight)
+            b.bias.copy_(a.bias)
+    x = torch.rand(8, 1, 256, 256)
+    with torch.no_grad():
+        diff = float((ours(x) - theirs(x, 25 / 255)).abs().max())
+        t_ours = median_time(lambda: ours(x), repeats=repeats)
+        t_theirs = median_time(lambda: theirs(x, 25 / 255), repeats=repeats)
+    rows = [["deq.priors DnCNN", round(8 / t_ours, 2)], [f"deepinv {deepinv.__version__} DnCNN", round(8 / t_theirs, 2)]]
+    table = markdown_table(["implementation (20 layers, 64 ch, bias, no BN, residual)", "images/s"], rows)
+    return f"{table}\n\nSame weights, max |difference| of outputs = {diff:.2e}; ratio ours / deepinv = {t_theirs / t_ours:.3f} (throughput)."
+
+
+def weights_table() -> str:
+    rows = []
+    for name in available():
+        meta = json.loads((WEIGHTS_DIR / f"{name}.json").read_text())
+        for set_name, scores in meta["test_psnr"].items():
+            rows.append([name, set_name, *(scores.get(s, "-") for s in ("15", "25", "50"))])
+    rows.append(["DnCNN-S (Zhang et al. 2017, Table 2)", "BSD68", 31.73, 29.23, 26.23])
+    return markdown_table(["weights", "test set", "sigma 15", "sigma 25", "sigma 50"], rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="deq bench priors", description=__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--output", default="docs/benchmarks.md")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    cmd = f"python -m deq.priors.bench --repeats {args.repeats} --threads {args.threads}"
+    body = "\n\n".join(
+        [
+            "## deq-priors",
+            f"Command: `{cmd}` (CPU: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+            f"{args.threads} thread(s), on a 2-core machine shared with other jobs, so timings are noisy).",
+            "### Denoising throughput and peak memory (forward, no grad, eval mode)",
+            throughput_table(args.repeats),
+            "### Same DnCNN forward: deq.priors vs DeepInverse",
+            deepinv_table(args.repeats),
+            "### Shipped weights: test PSNR (dB)",
+            weights_table(),
+        ]
+    )
+    write_section("priors", body, args.output)
+    print(body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

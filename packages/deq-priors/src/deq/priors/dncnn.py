@@ -1,0 +1,60 @@
+"""DnCNN (Zhang et al., "Beyond a Gaussian denoiser", IEEE TIP 2017, Fig. 1).
+
+``depth`` 3x3 convolutions: Conv+ReLU, ``depth - 2`` x (Conv [+BN] + ReLU), Conv. With ``residual`` the
+network predicts the noise and returns ``x - net(x)`` (the paper's residual learning, eq. 1-2).
+17 layers, 64 channels, no conv bias and affine BN in the 15 middle layers give 556,032 weights for one
+channel (LUSER Table 3 counts 556,033 with its learnable step size).
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from deq.priors.base import check_image
+from deq.priors.spectral import apply_spectral_norm
+
+
+class DnCNN(nn.Module):
+    """DnCNN denoiser ``D(x, sigma=None)`` on ``[B, C, H, W]`` (``sigma`` is ignored: not conditioned).
+
+    Args:
+        in_channels: image channels ``C`` (output has the same).
+        depth: number of convolution layers (>= 2).
+        width: feature channels.
+        batch_norm: BN after the middle convolutions.
+        bias: bias on every convolution.
+        residual: return ``x - net(x)`` (noise prediction) instead of ``net(x)``.
+        spectral_norm: ``None``, ``"real"`` (operator norm of each conv, Lipschitz-controlled) or ``"plain"``
+            (``torch.nn.utils.parametrizations.spectral_norm`` on the reshaped weight matrix; not a bound).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        depth: int = 17,
+        width: int = 64,
+        batch_norm: bool = True,
+        bias: bool = False,
+        residual: bool = True,
+        spectral_norm: str | None = None,
+    ) -> None:
+        super().__init__()
+        if depth < 2 or width < 1 or in_channels < 1:
+            raise ValueError(f"DnCNN: need depth >= 2, width >= 1, in_channels >= 1; got {depth}, {width}, {in_channels}")
+        if batch_norm and spectral_norm == "real":
+            raise ValueError("DnCNN: batch_norm=True breaks the Lipschitz bound of spectral_norm='real'; set batch_norm=False")
+        self.in_channels, self.residual = in_channels, residual
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 3, padding=1, bias=bias), nn.ReLU(inplace=True)]
+        for _ in range(depth - 2):
+            layers.append(nn.Conv2d(width, width, 3, padding=1, bias=bias))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(width))
+            layers.append(nn.ReLU(inplace=True))
+        layers.append(nn.Conv2d(width, in_channels, 3, padding=1, bias=bias))
+        self.body = nn.Sequential(*layers)
+        self.lipschitz_controlled = apply_spectral_norm(self, spectral_norm)
+
+    def forward(self, x: Tensor, sigma: object = None) -> Tensor:
+        check_image(x, "DnCNN", channels=self.in_channels)
+        out = self.body(x)
+        return x - out if self.residual else out

@@ -1,0 +1,118 @@
+"""Every registered prior: built by name, shape-preserving, differentiable, clear input errors;
+parameter counts of LUSER Table 3; architecture-specific properties."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from deq.priors.plugin import deq_priors
+
+#: name -> (small options, input shape) keeping the whole file fast on a CPU
+SMALL = {
+    "dncnn": ({"depth": 4, "width": 8}, (2, 1, 16, 16)),
+    "ffdnet": ({"depth": 4, "width": 8}, (2, 1, 15, 17)),
+    "unet": ({"base": 4, "levels": 3}, (2, 1, 16, 16)),
+    "unet3d": ({"base": 4, "levels": 2}, (2, 1, 4, 8, 8)),
+    "cnn": ({"in_channels": 2, "depth": 3, "width": 8}, (2, 2, 12, 12)),
+    "rsn-cnn": ({"depth": 3, "width": 8}, (2, 1, 12, 12)),
+    "rsn-unet": ({"base": 4, "levels": 2}, (2, 1, 8, 8)),
+    "hsi-cnn": ({"in_channels": 5, "width": 8}, (2, 5, 10, 10)),
+    "shallow-eq": ({"max_iter": 15}, (2, 1, 12, 12)),
+    "tv": ({"weight": 0.1}, (2, 1, 12, 12)),
+    "soft-threshold": ({"threshold": 0.1}, (2, 1, 12, 12)),
+    "wavelet": ({"threshold": 0.1, "wavelet": "haar", "level": 2}, (2, 1, 16, 16)),
+}
+LEARNED = ["dncnn", "ffdnet", "unet", "unet3d", "cnn", "rsn-cnn", "rsn-unet", "hsi-cnn", "shallow-eq"]
+
+
+def test_every_prior_is_registered_through_the_plugin(registry):
+    assert set(deq_priors()) == set(SMALL)
+    for name in SMALL:
+        comp = registry.get("prior", name)
+        assert comp.distribution == "deq-priors"
+        assert isinstance(comp.obj(**SMALL[name][0]).lipschitz_controlled, bool)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_shape_and_sigma(registry, name):
+    opts, shape = SMALL[name]
+    model = registry.get("prior", name).obj(**opts)
+    x = torch.rand(shape)
+    out = model(x, torch.full((shape[0],), 0.1)) if name != "wavelet" else model(x, 0.1)
+    assert out.shape == x.shape and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", LEARNED)
+def test_gradients_reach_parameters_and_input(registry, name):
+    opts, shape = SMALL[name]
+    model = registry.get("prior", name).obj(**opts).train()
+    x = torch.rand(shape, requires_grad=True)
+    model(x, 0.1).square().mean().backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert any(float(g.abs().sum()) > 0 for g in grads)
+    assert x.grad is not None and float(x.grad.abs().sum()) > 0
+
+
+@pytest.mark.parametrize("name", LEARNED)
+def test_bad_input_is_a_clear_error(registry, name):
+    opts, shape = SMALL[name]
+    model = registry.get("prior", name).obj(**opts)
+    with pytest.raises(ValueError, match=r"\[B, C"):
+        model(torch.rand(shape[2:]), 0.1)
+    wrong = (shape[0], shape[1] + 1, *shape[2:])
+    with pytest.raises(ValueError, match="channel"):
+        model(torch.rand(wrong), 0.1)
+
+
+def test_unknown_option_is_an_error(registry):
+    with pytest.raises(TypeError):
+        registry.get("prior", "dncnn").obj(depht=3)
+
+
+@pytest.mark.parametrize("channels, expected", [(1, 556_032), (2, 557_184)])
+def test_dncnn_parameter_count_luser_table3(registry, channels, expected):
+    model = registry.get("prior", "dncnn").obj(in_channels=channels, depth=17, width=64, batch_norm=True, bias=False)
+    assert sum(p.numel() for p in model.parameters()) == expected
+
+
+@pytest.mark.parametrize("channels, expected", [(1, 93_953), (2, 95_106), (3, 96_259)])
+def test_shallow_eq_parameter_count_luser_table3(registry, channels, expected):
+    model = registry.get("prior", "shallow-eq").obj(in_channels=channels)
+    assert sum(p.numel() for p in model.parameters()) == expected
+
+
+def test_ffdnet_requires_sigma_and_uses_it(registry):
+    model = registry.get("prior", "ffdnet").obj(depth=3, width=8).eval()
+    x = torch.rand(1, 1, 8, 8)
+    with pytest.raises(ValueError, match="sigma"):
+        model(x)
+    assert not torch.allclose(model(x, 0.0), model(x, 0.2))
+
+
+def test_unet_rejects_indivisible_size(registry):
+    model = registry.get("prior", "unet").obj(base=4, levels=3)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        model(torch.rand(1, 1, 10, 16))
+
+
+def test_unet3d_handles_any_number_of_frames(registry):
+    model = registry.get("prior", "unet3d").obj(base=4, levels=2)
+    for t in (3, 8):
+        assert model(torch.rand(1, 1, t, 8, 8)).shape == (1, 1, t, 8, 8)
+
+
+def test_shallow_eq_converges_and_input_gradient_matches_finite_difference(registry):
+    torch.manual_seed(0)
+    model = registry.get("prior", "shallow-eq").obj(tol=1e-10, max_iter=60).double().eval()
+    x = torch.rand(1, 1, 10, 10, dtype=torch.float64, requires_grad=True)
+    v = torch.randn_like(x)
+    out = model(x)
+    assert bool(model.last_info.converged.all())
+    (grad,) = torch.autograd.grad((out * v).sum(), x)
+    d = torch.randn_like(x)
+    eps = 1e-5
+    with torch.no_grad():
+        fd = ((model(x + eps * d) - model(x - eps * d)) * v).sum() / (2 * eps)
+    assert abs(float((grad * d).sum()) - float(fd)) < 1e-4 * abs(float(fd)) + 1e-7
