@@ -27,6 +27,11 @@ class Case:
         requires: module that must be importable (an optional extra's back-end), or None.
         adjoint_tol32 / adjoint_tol64: bounds on the relative dot-product error.
         closed_prox: the operator overrides ``prox_l2`` with a closed form (checked against CG).
+        checks_shape: the operator has a fixed input shape (Denoising accepts any).
+        any_kind: the operator accepts real and complex inputs alike.
+        bad_shape: an input shape the operator must reject (default: last dimension + 1).
+        grad_eps / grad_atol: gradcheck's finite-difference step and tolerance (the float32 CT back-end
+            needs a large step; the operator is linear, so the difference quotient is exact up to round-off).
     """
 
     id: str
@@ -37,6 +42,11 @@ class Case:
     adjoint_tol32: float = 1e-5
     adjoint_tol64: float = 1e-10
     closed_prox: bool = False
+    checks_shape: bool = True
+    grad_eps: float = 1e-6
+    bad_shape: tuple[int, ...] | None = None
+    any_kind: bool = False
+    grad_atol: float = 1e-5
 
     def dtype(self, double: bool) -> torch.dtype:
         if self.complex_input:
@@ -50,22 +60,114 @@ class Case:
 
 
 def _cacti_shared() -> LinearOperator:
-    from deq.operators.sci import CACTI
+    from deq.operators import CACTI
 
     return CACTI(torch.rand(4, 6, 5))
 
 
 def _cacti_per_sample_binary() -> LinearOperator:
-    from deq.operators.sci import CACTI
+    from deq.operators import CACTI
 
     mask = (torch.rand(3, 4, 6, 5) > 0.5).to(torch.uint8)
     mask[:, :, 0, 0] = 0  # a never-sampled pixel in every sample
     return CACTI(mask)
 
 
+def _mri(representation: str, coils: bool = False, per_sample: bool = False, centered: bool = False):
+    def build() -> LinearOperator:
+        from deq.operators import CartesianMRI
+
+        mask = torch.rand(3, 8, 6) > 0.4 if per_sample else torch.rand(8, 6) > 0.4
+        maps = torch.randn(3, 8, 6, dtype=torch.complex64) if coils else None
+        return CartesianMRI(mask, representation=representation, coil_maps=maps, centered=centered)
+
+    return build
+
+
+def _blur(method: str, boundary: str, kernel_shape: tuple[int, ...]):
+    def build() -> LinearOperator:
+        from deq.operators import Blur
+
+        return Blur(torch.rand(kernel_shape), method=method, boundary=boundary)
+
+    return build
+
+
+def _sr(factor: int, kernel_shape: tuple[int, ...]):
+    def build() -> LinearOperator:
+        from deq.operators import SuperResolution
+
+        return SuperResolution(torch.rand(kernel_shape), factor)
+
+    return build
+
+
+def _dictionary(d: int, m: int):
+    def build() -> LinearOperator:
+        from deq.operators import Dictionary
+
+        return Dictionary(torch.randn(d, m))
+
+    return build
+
+
+def _inpainting(per_sample: bool):
+    def build() -> LinearOperator:
+        from deq.operators import Inpainting
+
+        return Inpainting(torch.rand(3, 1, 7, 6) if per_sample else (torch.rand(1, 7, 6) > 0.5), per_sample=per_sample)
+
+    return build
+
+
+def _denoising() -> LinearOperator:
+    from deq.operators import Denoising
+
+    return Denoising()
+
+
+def _nufft(kind: str, density: str):
+    def build() -> LinearOperator:
+        from deq.operators import NUFFTMRI, radial_trajectory, spiral_trajectory
+
+        coord = radial_trajectory(6, 10) if kind == "radial" else spiral_trajectory(10, 2, 30)
+        return NUFFTMRI(coord, (10, 10), density=density)
+
+    return build
+
+
+def _ct() -> LinearOperator:
+    from deq.operators import ParallelBeamCT
+
+    return ParallelBeamCT(8, 5)
+
+
 CASES: list[Case] = [
     Case("cacti-shared", _cacti_shared, (2, 1, 4, 6, 5), closed_prox=True),
     Case("cacti-per-sample", _cacti_per_sample_binary, (3, 2, 4, 6, 5), closed_prox=True),
+    Case("mri-complex", _mri("complex"), (2, 1, 8, 6), complex_input=True, closed_prox=True),
+    Case("mri-complex-centered-per-sample", _mri("complex", per_sample=True, centered=True), (3, 1, 8, 6), complex_input=True, closed_prox=True),
+    Case("mri-real2", _mri("real2"), (2, 2, 8, 6), closed_prox=True),
+    Case("mri-multicoil-complex", _mri("complex", coils=True), (2, 1, 8, 6), complex_input=True),
+    Case("mri-multicoil-real2", _mri("real2", coils=True), (2, 2, 8, 6)),
+    Case("blur-fft", _blur("fft", "circular", (5, 4)), (2, 3, 9, 8), closed_prox=True, bad_shape=(2, 3, 4, 3)),
+    Case("blur-fft-per-sample", _blur("fft", "circular", (3, 3, 3)), (3, 2, 7, 6), closed_prox=True, bad_shape=(2, 2, 7, 6)),
+    Case("blur-spatial-zeros", _blur("spatial", "zeros", (3, 4)), (2, 2, 7, 6), bad_shape=(2, 2, 2, 6)),
+    Case("blur-spatial-reflect", _blur("spatial", "reflect", (3, 3)), (2, 2, 7, 6), bad_shape=(2, 2, 7, 2)),
+    Case("blur-spatial-replicate-per-sample", _blur("spatial", "replicate", (3, 2, 3, 3)), (3, 2, 7, 6), bad_shape=(3, 3, 7, 6)),
+    Case("blur-spatial-circular", _blur("spatial", "circular", (3, 3)), (2, 1, 7, 6), bad_shape=(2, 1, 2, 2)),
+    Case("blur-spatial-valid", _blur("spatial", "valid", (3, 3)), (2, 1, 7, 6), bad_shape=(2, 1, 2, 2)),
+    Case("sr-x2", _sr(2, (5, 5)), (2, 1, 8, 6), closed_prox=True, bad_shape=(2, 1, 8, 5)),
+    Case("sr-x3-per-sample", _sr(3, (3, 4, 4)), (3, 2, 9, 6), closed_prox=True, bad_shape=(2, 2, 9, 6)),
+    Case("dictionary-tall", _dictionary(8, 5), (2, 5, 4), closed_prox=True, bad_shape=(2, 6, 4)),
+    Case("dictionary-overcomplete", _dictionary(4, 9), (2, 9, 3), closed_prox=True, bad_shape=(2, 8, 3)),
+    Case("inpainting", _inpainting(False), (2, 3, 7, 6), closed_prox=True, any_kind=True),
+    Case("inpainting-per-sample", _inpainting(True), (3, 1, 7, 6), closed_prox=True, any_kind=True),
+    Case("denoising", _denoising, (2, 1, 4, 4), closed_prox=True, checks_shape=False, any_kind=True),
+    # back-ends outside torch: sigpy computes in the input's precision; astra in float32 only
+    Case("nufft-radial", _nufft("radial", "none"), (2, 1, 10, 10), complex_input=True, requires="sigpy"),
+    Case("nufft-spiral-pipe", _nufft("spiral", "pipe"), (2, 1, 10, 10), complex_input=True, requires="sigpy"),
+    Case("ct-parallel", _ct, (2, 1, 8, 8), requires="odl", adjoint_tol32=1e-6, adjoint_tol64=1e-6, grad_eps=1e-2, grad_atol=1e-4),
 ]
 
 

@@ -24,9 +24,11 @@ def test_adjoint_float64(case) -> None:
 def test_gradcheck_float64(case) -> None:
     op = case.make()
     x = torch.randn(case.x_shape, dtype=case.dtype(True), requires_grad=True)
-    assert torch.autograd.gradcheck(lambda v: op(v), (x,), eps=1e-6, atol=1e-5)
+    # fast mode checks v^T J u for random u, v against finite differences (full Jacobians are too slow here)
+    tols = {"eps": case.grad_eps, "atol": case.grad_atol, "rtol": 1e-3, "fast_mode": True}
+    assert torch.autograd.gradcheck(lambda v: op(v), (x,), **tols)
     y = op(x.detach()).clone().requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda v: op.adjoint(v), (y,), eps=1e-6, atol=1e-5)
+    assert torch.autograd.gradcheck(lambda v: op.adjoint(v), (y,), **tols)
 
 
 @pytest.mark.parametrize("per_sample_gamma", [False, True])
@@ -64,19 +66,22 @@ def test_samples_do_not_mix(case) -> None:
 
 
 def test_bad_shape_names_expected_shape(case) -> None:
+    if not case.checks_shape:
+        pytest.skip(f"{case.id}: accepts any shape")
     op = case.make()
-    bad = torch.randn(*case.x_shape[:-1], case.x_shape[-1] + 1, dtype=case.dtype(False))
+    bad_shape = case.bad_shape or (*case.x_shape[:-1], case.x_shape[-1] + 1)
     with pytest.raises(ValueError, match="expected"):
-        op(bad)
+        op(torch.randn(bad_shape, dtype=case.dtype(False)))
     with pytest.raises((ValueError, TypeError), match="expected"):
         op(torch.randn(case.x_shape[1:], dtype=case.dtype(False)))  # batch dimension missing
 
 
 def test_bad_dtype_is_rejected(case) -> None:
     op = case.make()
-    wrong = torch.randn(case.x_shape, dtype=torch.float32 if case.complex_input else torch.complex64)
-    with pytest.raises(TypeError, match="expected"):
-        op(wrong)
+    if not case.any_kind:
+        wrong = torch.randn(case.x_shape, dtype=torch.float32 if case.complex_input else torch.complex64)
+        with pytest.raises(TypeError, match="expected"):
+            op(wrong)
     with pytest.raises(TypeError):
         op(torch.ones(case.x_shape, dtype=torch.int64))
 

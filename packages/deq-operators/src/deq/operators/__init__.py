@@ -1,10 +1,40 @@
 """deq-operators: forward models ``y = A x`` on deq-core's ``LinearOperator`` protocol.
 
-Pure-torch operators are importable from here; the NUFFT (``deq.operators.nufft``, extra ``nufft``) and CT
-(``deq.operators.ct``, extra ``ct``) operators live in their own modules so that importing this package never
-imports sigpy or ODL (ODL changes numpy's global print options when imported).
+Every class here imports with torch/numpy/scipy only. ``NUFFTMRI`` (extra ``nufft``) imports sigpy and
+``ParallelBeamCT`` (extra ``ct``) imports ODL when an operator is built, not before (ODL changes numpy's
+global print options when imported); a missing extra raises an ImportError naming the pip command.
 """
 
+from deq.operators.blur import Blur
+from deq.operators.ct import ParallelBeamCT
+from deq.operators.dictionary import Dictionary
+from deq.operators.kernels import gaussian_kernel
+from deq.operators.mri import CartesianMRI, column_mask, load_mask, radial_lines, radial_mask
+from deq.operators.noise import GaussianNoise, PoissonNoise
+from deq.operators.nufft import NUFFTMRI, radial_trajectory, spiral_trajectory
 from deq.operators.sci import CACTI, CactiData, load_cacti
+from deq.operators.simple import Denoising, Inpainting
+from deq.operators.sr import SuperResolution
 
-__all__ = ["CACTI", "CactiData", "load_cacti"]
+__all__ = [
+    "CACTI",
+    "Blur",
+    "CactiData",
+    "CartesianMRI",
+    "Denoising",
+    "Dictionary",
+    "GaussianNoise",
+    "Inpainting",
+    "NUFFTMRI",
+    "ParallelBeamCT",
+    "PoissonNoise",
+    "SuperResolution",
+    "column_mask",
+    "gaussian_kernel",
+    "load_cacti",
+    "load_mask",
+    "radial_lines",
+    "radial_mask",
+    "radial_trajectory",
+    "spiral_trajectory",
+]

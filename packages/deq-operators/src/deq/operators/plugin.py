@@ -1,7 +1,7 @@
-"""deq-operators' plugin: registers every operator (and the operator benchmark) with deq-core's registry.
+"""deq-operators' plugin: registers every operator and the operator benchmark with deq-core's registry.
 
-Operators whose back-end is an optional extra are registered through small factories that import their
-module only when called, so ``deq list`` works without sigpy/ODL and building one names the pip command.
+Importing the operator modules never imports sigpy or ODL (they are imported when an NUFFT/CT operator is
+built), so ``deq list`` works without the extras and building one without them names the pip command.
 """
 
 from __future__ import annotations
@@ -14,6 +14,23 @@ from deq.core.hookspecs import hookimpl
 
 @hookimpl
 def deq_operators() -> Mapping[str, Any]:
-    from deq.operators.sci import CACTI
+    from deq import operators as ops
 
-    return {"cacti": CACTI}
+    return {
+        "cacti": ops.CACTI,
+        "mri-cartesian": ops.CartesianMRI,
+        "mri-nufft": ops.NUFFTMRI,
+        "ct-parallel": ops.ParallelBeamCT,
+        "super-resolution": ops.SuperResolution,
+        "blur": ops.Blur,
+        "dictionary": ops.Dictionary,
+        "inpainting": ops.Inpainting,
+        "denoising": ops.Denoising,
+    }
+
+
+@hookimpl
+def deq_benchs() -> Mapping[str, Any]:
+    from deq.operators.bench import main
+
+    return {"operators": main}
