@@ -61,13 +61,15 @@ def deepinv_table(repeats: int) -> str:
 
     ours = DnCNN(depth=20, width=64, batch_norm=False, bias=True).eval()
     theirs = deepinv.models.DnCNN(in_channels=1, out_channels=1, depth=20, nf=64, pretrained=None).eval()
-    # the same weights in both: deepinv's convs are in_conv, conv_list[...], out_conv
+    # the same weights in both: deepinv's convs are in_conv, conv_list[...], out_conv, and it returns
+    # x + out_conv(...) where ours returns x - body(x), so its last conv gets the negated weights
     convs = [m for m in ours.body if isinstance(m, torch.nn.Conv2d)]
     theirs_convs = [theirs.in_conv, *theirs.conv_list, theirs.out_conv]
     with torch.no_grad():
-        for a, b in zip(convs, theirs_convs, strict=True):
-            b.weight.copy_(a.weight)
-            b.bias.copy_(a.bias)
+        for i, (a, b) in enumerate(zip(convs, theirs_convs, strict=True)):
+            sign = -1.0 if i == len(convs) - 1 else 1.0
+            b.weight.copy_(sign * a.weight)
+            b.bias.copy_(sign * a.bias)
     x = torch.rand(8, 1, 256, 256)
     with torch.no_grad():
         diff = float((ours(x) - theirs(x, 25 / 255)).abs().max())

@@ -43,7 +43,7 @@ def export(checkpoint: str, name: str, dest: Path = WEIGHTS_DIR, sets: list[str]
     command = "python -m deq.priors.train " + " ".join(
         [f"--prior {ck['prior']}"] + [f"--opt {o}" for o in cfg["opt"]]
         + [f"--sigma {cfg['sigma']}" if cfg["sigma"] is not None else "--sigma-range {} {}".format(*cfg["sigma_range"])]
-        + [f"--{k.replace('_', '-')} {cfg[k]}" for k in ("val_sigma", "patch", "batch", "patches_per_epoch", "epochs", "lr", "seed", "minutes", "threads") if cfg.get(k) is not None]
+        + [f"--{k.replace('_', '-')} {cfg[k]}" for k in ("val_sigma", "val_limit", "patch", "batch", "patches_per_epoch", "epochs", "lr", "seed", "minutes", "threads") if cfg.get(k) is not None]
         + (["--cosine"] if cfg.get("cosine") else []) + ["--out RUN"]
     )
     t0 = time.perf_counter()
