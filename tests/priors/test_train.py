@@ -86,3 +86,11 @@ def test_deq_train_subcommand(registry, images, tmp_path):
 
     assert deq_main(["train", *_argv(images, tmp_path, 1)]) == 0
     assert (tmp_path / "checkpoint.pt").is_file()
+
+
+def test_init_from_another_run(images, tmp_path):
+    assert main(_argv(images, tmp_path / "a", 1)) == 0
+    assert main(_argv(images, tmp_path / "b", 1, "--init", str(tmp_path / "a" / "checkpoint.pt"), "--lr", "0")) == 0
+    a = load_checked(tmp_path / "a" / "checkpoint.pt")["model"]
+    b = load_checked(tmp_path / "b" / "checkpoint.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)

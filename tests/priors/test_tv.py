@@ -82,3 +82,8 @@ def test_bad_input():
         tv_prox(torch.zeros(2, 1, 8, 8), torch.ones(3))
     with pytest.raises(ValueError, match=">= 0"):
         tv_prox(torch.zeros(1, 1, 8, 8), -1.0)
+
+
+def test_gradcheck_through_fixed_iterations():
+    y = _noisy((1, 1, 6, 6), seed=6).requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: tv_prox(t, 0.05, n_iter=10, tol=0.0), (y,), eps=1e-7, atol=1e-5)

@@ -52,6 +52,24 @@ def throughput_table(repeats: int) -> str:
     return markdown_table(["prior", "options", "input", "parameters", "images/s", "peak tensor MiB"], rows)
 
 
+def deepinv_dncnn_like(ours: torch.nn.Module) -> torch.nn.Module:
+    """DeepInverse's DnCNN holding the same weights as our bias-on, BN-off, residual ``DnCNN`` ``ours``.
+
+    DeepInverse's convs are ``in_conv, conv_list[...], out_conv`` and it returns ``x + out_conv(...)``
+    where ours returns ``x - body(x)``, so its last conv gets the negated weights.
+    """
+    import deepinv
+
+    convs = [m for m in ours.body if isinstance(m, torch.nn.Conv2d)]
+    theirs = deepinv.models.DnCNN(in_channels=ours.in_channels, out_channels=ours.in_channels, depth=len(convs), nf=convs[0].out_channels, pretrained=None).eval()
+    with torch.no_grad():
+        for i, (a, b) in enumerate(zip(convs, [theirs.in_conv, *theirs.conv_list, theirs.out_conv], strict=True)):
+            sign = -1.0 if i == len(convs) - 1 else 1.0
+            b.weight.copy_(sign * a.weight)
+            b.bias.copy_(sign * a.bias)
+    return theirs.to(convs[0].weight.dtype)
+
+
 def deepinv_table(repeats: int) -> str:
     try:
         import deepinv
@@ -60,16 +78,7 @@ def deepinv_table(repeats: int) -> str:
     from deq.priors.dncnn import DnCNN
 
     ours = DnCNN(depth=20, width=64, batch_norm=False, bias=True).eval()
-    theirs = deepinv.models.DnCNN(in_channels=1, out_channels=1, depth=20, nf=64, pretrained=None).eval()
-    # the same weights in both: deepinv's convs are in_conv, conv_list[...], out_conv, and it returns
-    # x + out_conv(...) where ours returns x - body(x), so its last conv gets the negated weights
-    convs = [m for m in ours.body if isinstance(m, torch.nn.Conv2d)]
-    theirs_convs = [theirs.in_conv, *theirs.conv_list, theirs.out_conv]
-    with torch.no_grad():
-        for i, (a, b) in enumerate(zip(convs, theirs_convs, strict=True)):
-            sign = -1.0 if i == len(convs) - 1 else 1.0
-            b.weight.copy_(sign * a.weight)
-            b.bias.copy_(sign * a.bias)
+    theirs = deepinv_dncnn_like(ours)
     x = torch.rand(8, 1, 256, 256)
     with torch.no_grad():
         diff = float((ours(x) - theirs(x, 25 / 255)).abs().max())
@@ -90,29 +99,55 @@ def weights_table() -> str:
     return markdown_table(["weights", "test set", "sigma 15", "sigma 25", "sigma 50"], rows)
 
 
+def weights_provenance() -> str:
+    lines = []
+    for name in available():
+        meta = json.loads((WEIGHTS_DIR / f"{name}.json").read_text())
+        lines.append(
+            f"- `{name}`: {meta['prior']} {json.dumps(meta['options'])}, {meta['parameters']:,} parameters; "
+            f"{meta['epochs']} epochs / {meta['steps']} steps / {meta['patches_seen']:,} patches in "
+            f"{meta['train_seconds'] / 60:.1f} min on {meta['train_device']}; final validation PSNR "
+            f"{json.dumps(meta['final_val_psnr'])} on {meta['val_data']}. Training command: `{meta['command']}`"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="deq bench priors", description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--part", choices=("all", "throughput", "weights"), default="all", help="throughput + DeepInverse comparison (section 'priors'), shipped-weights PSNR (section 'priors-weights'), or both")
     p.add_argument("--output", default="docs/benchmarks.md")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    cmd = f"python -m deq.priors.bench --repeats {args.repeats} --threads {args.threads}"
-    body = "\n\n".join(
-        [
-            "## deq-priors",
-            f"Command: `{cmd}` (CPU: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-            f"{args.threads} thread(s), on a 2-core machine shared with other jobs, so timings are noisy).",
-            "### Denoising throughput and peak memory (forward, no grad, eval mode)",
-            throughput_table(args.repeats),
-            "### Same DnCNN forward: deq.priors vs DeepInverse",
-            deepinv_table(args.repeats),
-            "### Shipped weights: test PSNR (dB)",
-            weights_table(),
-        ]
-    )
-    write_section("priors", body, args.output)
-    print(body)
+    cmd = f"python -m deq.priors.bench --repeats {args.repeats} --threads {args.threads} --part {args.part}"
+    env = f"CPU: {platform.processor() or platform.machine()}, torch {torch.__version__}, {args.threads} thread(s)"
+    if args.part in ("all", "throughput"):
+        body = "\n\n".join(
+            [
+                "## deq-priors: throughput",
+                f"Command: `{cmd}` ({env}; a 2-core machine shared with other jobs, so timings are noisy).",
+                "### Denoising throughput and peak memory (forward, no grad, eval mode)",
+                throughput_table(args.repeats),
+                "### Same DnCNN forward: deq.priors vs DeepInverse",
+                deepinv_table(args.repeats),
+            ]
+        )
+        write_section("priors", body, args.output)
+        print(body)
+    if args.part in ("all", "weights"):
+        body = "\n\n".join(
+            [
+                "## deq-priors: shipped weights",
+                f"Command: `{cmd}` (reads the provenance written by `python -m deq.priors.export`; the training "
+                "command, cost and data are in `packages/deq-priors/src/deq/priors/weights/*.json`).",
+                "Test PSNR (dB), AWGN with a fixed seed, outputs clipped to [0, 1]:",
+                weights_table(),
+                weights_provenance(),
+            ]
+        )
+        write_section("priors-weights", body, args.output)
+        print(body)
     return 0
 
 

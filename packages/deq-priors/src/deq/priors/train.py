@@ -83,6 +83,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="run folder: checkpoint.pt and log.jsonl are written here")
     p.add_argument("--no-resume", action="store_true", help="start from scratch even if OUT/checkpoint.pt exists")
+    p.add_argument("--init", default=None, help="initialize the model weights from another run's checkpoint.pt (fresh optimizer and schedule; e.g. a low-lr fine-tuning phase)")
     p.add_argument("--minutes", type=float, default=None, help="wall budget: stop (with a checkpoint) after the epoch that exceeds it")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads on CPU")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
@@ -142,6 +143,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     sched = _scheduler(opt, args)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     state: dict[str, Any] = {"epoch": 0, "step": 0, "history": [], "seconds": 0.0}
+    if args.init is not None and not (ckpt_path.exists() and not args.no_resume):
+        model.load_state_dict(load_checked(args.init, how_to_obtain="Pass the checkpoint.pt of a finished run.", map_location=device)["model"])
     if ckpt_path.exists() and not args.no_resume:
         ck = load_checked(ckpt_path, how_to_obtain="Delete it or pass --no-resume to start again.", map_location=device)
         model.load_state_dict(ck["model"])
