@@ -69,7 +69,7 @@ def export(checkpoint: str, name: str, dest: Path = WEIGHTS_DIR, sets: list[str]
         "test_protocol": "AWGN with a fixed seed (1234), outputs clipped to [0, 1], PSNR on 8-bit images scaled to [0, 1]",
     }
     dest.mkdir(parents=True, exist_ok=True)
-    save_atomic({"prior": ck["prior"], "options": ck["options"], "state_dict": model.state_dict(), "provenance": provenance}, dest / f"{name}.pt")
+    save_atomic({"prior": ck["prior"], "options": ck["options"], "state_dict": model.state_dict(), "provenance": provenance}, dest / f"{name}.pt").chmod(0o644)
     (dest / f"{name}.json").write_text(json.dumps(provenance, indent=2) + "\n")
     return provenance
 

@@ -112,6 +112,15 @@ def validate(model: nn.Module, images: list[Tensor], sigma: float, device: torch
     return sum(scores) / len(scores)
 
 
+def _agreed(flag: bool, world: int, device: torch.device) -> bool:
+    """Rank 0's ``flag`` on every rank (ranks' clocks differ; they must stop at the same epoch)."""
+    if world == 1:
+        return flag
+    t = torch.tensor([int(flag)], device=device)  # nccl needs a CUDA tensor
+    dist.broadcast(t, src=0)
+    return bool(t.item())
+
+
 def _scheduler(opt: torch.optim.Optimizer, args: argparse.Namespace) -> torch.optim.lr_scheduler.LRScheduler:
     if args.cosine:
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs, eta_min=args.lr * 1e-2)
@@ -201,7 +210,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 fh.write(json.dumps(record) + "\n")
             if not args.no_progress:
                 tqdm.write(json.dumps(record))
-        if args.minutes is not None and state["seconds"] > 60 * args.minutes:
+        if args.minutes is not None and _agreed(state["seconds"] > 60 * args.minutes, world, device):
             break
     if world > 1:
         dist.barrier()
