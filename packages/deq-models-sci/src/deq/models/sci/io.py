@@ -68,7 +68,8 @@ class CactiData:
         return self.meas[:, None]
 
 
-def _read_mat(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+def read_mat(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Arrays of a .mat file (v5 via scipy, v7.3 via h5py, transposed back to MATLAB order)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"SCI data file '{path}' does not exist")
@@ -84,7 +85,8 @@ def _read_mat(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     return {k: v for k, v in raw.items() if not k.startswith("__")}
 
 
-def _pick(arrays: dict[str, np.ndarray], keys: tuple[str, ...], path: Path, required: bool = True) -> np.ndarray | None:
+def pick_array(arrays: dict[str, np.ndarray], keys: tuple[str, ...], path: Path, required: bool = True) -> np.ndarray | None:
+    """The first of ``keys`` present in ``arrays`` (an error listing the keys present when ``required``)."""
     for key in keys:
         if key in arrays:
             return np.asarray(arrays[key])
@@ -180,20 +182,20 @@ def load_cacti_mat(path: str | os.PathLike[str], *, scale: float | None = None) 
     inconsistent ``B``/``H``/``W``.
     """
     path = Path(path)
-    arrays = _read_mat(path)
-    meas = _pick(arrays, ("meas", "y"), path)
-    mask = _pick(arrays, ("mask", "Phi"), path)
-    orig = _pick(arrays, ("orig", "x"), path, required=False)
+    arrays = read_mat(path)
+    meas = pick_array(arrays, ("meas", "y"), path)
+    mask = pick_array(arrays, ("mask", "Phi"), path)
+    orig = pick_array(arrays, ("orig", "x"), path, required=False)
     return build_cacti(meas, mask, orig, scale=scale, name=path.stem, where=f"'{path}'")
 
 
 def load_mask_mat(path: str | os.PathLike[str]) -> np.ndarray:
     """The ``(H, W, B)`` mask array of a .mat file (key ``mask``/``Phi``, or its only array)."""
     path = Path(path)
-    arrays = _read_mat(path)
+    arrays = read_mat(path)
     if len(arrays) == 1:
         return np.asarray(next(iter(arrays.values())))
-    return _pick(arrays, ("mask", "Phi"), path)
+    return pick_array(arrays, ("mask", "Phi"), path)
 
 
 def load_video_folder(path: str | os.PathLike[str], *, max_frames: int | None = None) -> Tensor:

@@ -18,6 +18,12 @@ from deq.models.sci.video import as_video_denoiser
 #: PnP-SCI's decreasing noise schedule for GAP-FFDNet (sigma 50, 25, 12, 6 over 255, 10 iterations each)
 PNP_SIGMAS = (50 / 255, 25 / 255, 12 / 255, 6 / 255)
 PNP_ITERS = (10, 10, 10, 10)
+#: deq-priors' shipped noise-level-conditioned grayscale denoiser used by PnP-GAP / PnP-ADMM
+AWGN_WEIGHTS = "ffdnet-gray"
+
+
+class MissingWeightsError(RuntimeError):
+    """Shipped weights a model needs are not installed; the message names them and the remedy."""
 
 
 class GapTV(nn.Module):
@@ -108,18 +114,21 @@ class PnPADMM(_PnP):
         return pnp_admm(operator, y, self.denoise, self.schedule, gamma=self.gamma, callback=callback)
 
 
-def load_awgn_denoiser(name: str | None = None) -> nn.Module:
-    """deq-priors' shipped noise-level-conditioned grayscale AWGN denoiser (``load_pretrained``).
+def load_awgn_denoiser(name: str = AWGN_WEIGHTS) -> nn.Module:
+    """deq-priors' shipped noise-level-conditioned grayscale AWGN denoiser (``load_pretrained(name)``).
 
-    Raises a ``RuntimeError`` saying what is missing when deq-priors ships no such weights yet."""
+    Raises:
+        MissingWeightsError: deq-priors does not ship (or cannot read) those weights; says what to do.
+    """
     try:
         from deq.priors.weights import load_pretrained
-    except ImportError as exc:
-        raise RuntimeError(
-            "PnP-GAP needs deq-priors' shipped AWGN denoiser (deq.priors.weights.load_pretrained), which this "
-            f"installation does not provide ({exc}); pass denoiser=... explicitly"
+
+        return load_pretrained(name)
+    except (ImportError, ValueError, RuntimeError) as exc:  # WeightsError is a RuntimeError
+        raise MissingWeightsError(
+            f"PnP needs deq-priors' shipped AWGN denoiser {name!r}, which is not available here "
+            f"({type(exc).__name__}: {exc}); pass denoiser=... explicitly"
         ) from exc
-    return load_pretrained(name) if name is not None else load_pretrained()
 
 
 def de_gap(pretrained: bool = True, **options) -> nn.Module:

@@ -20,3 +20,24 @@ def deq_models() -> Mapping[str, Any]:
         "de-gap": models.de_gap,
         "de-rnn": models.de_rnn,
     }
+
+
+@hookimpl
+def deq_demos() -> Mapping[str, Any]:
+    from deq.models.sci.demo import main
+
+    return {"sci": main}
+
+
+@hookimpl
+def deq_benchs() -> Mapping[str, Any]:
+    from deq.models.sci.bench import main
+
+    return {"sci": main}
+
+
+@hookimpl
+def deq_cli_commands(subparsers: Any) -> None:
+    from deq.models.sci.cli import add_commands
+
+    add_commands(subparsers)

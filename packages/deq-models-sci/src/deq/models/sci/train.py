@@ -7,8 +7,9 @@ Data: synthetic moving-crop videos of ``natural/DnCNN_Train400`` (:mod:`deq.mode
 the last ``--val-images`` images held out for validation; every clip gets its own random binary mask,
 so the network is not tied to one mask. Two stages:
 
-1. ``--pretrain-steps``: the iteration map alone, ``min ||f(x + s n; y) - x||^2`` with ``s ~ U(0, 0.1)``
-   (one application of ``f`` near the ground truth; cheap warm start);
+1. ``--pretrain-steps``: the iteration map alone, ``min ||f(x_a; y) - x||^2`` from points
+   ``x_a = a x^(0) + (1 - a) x + s n`` between the initial estimate and the truth (``a ~ U(0, 1)``,
+   ``s ~ U(0, 0.1)``; one application of ``f``, a cheap warm start);
 2. ``--steps``: the equilibrium ``x*`` of ``f`` (Anderson) against the ground truth,
    ``min ||x*(y) - x||^2``, gradients by the implicit function theorem (``--backward ift``, eq. 18-26)
    or the phantom gradient (``jfb``).
@@ -37,6 +38,7 @@ from torch import Tensor
 from deq.core.checkpoint import load_checked, save_atomic
 from deq.core.data import find_data
 from deq.core.metrics import psnr
+from deq.core.operator import LinearOperator
 from deq.models.sci.degap import DEGAP, SolverConfig
 from deq.models.sci.synthetic import SyntheticVideoDataset, load_image_folder
 from deq.models.sci.weights import DEFAULT_DENOISER, DEFAULT_DENOISER_OPTIONS, DEFAULT_RADIUS, build_degap, degap_config, save_degap
@@ -98,6 +100,18 @@ def _batch(ds: SyntheticVideoDataset, step: int, batch: int, rank: int, world: i
     first = (step * world + rank) * batch
     items = [ds[(first + i) % len(ds)] for i in range(batch)]
     return torch.stack([v for v, _ in items]).to(device), torch.stack([m for _, m in items]).to(device)
+
+
+def perturbed_start(x: Tensor, y: Tensor, op: LinearOperator) -> Tensor:
+    """Stage-1 inputs: ``a x^(0) + (1 - a) x + s n`` with ``a ~ U(0, 1)``, ``s ~ U(0, 0.1)`` per clip, i.e.
+    points between the initial estimate ``x^(0) = Phi^T (Phi Phi^T)^{-1} y`` and the ground truth, plus noise,
+    so that one application of the map learns to move any iterate of the solve towards ``x``."""
+    from deq.models.sci.gap import initial_estimate
+
+    shape = (x.shape[0],) + (1,) * (x.dim() - 1)
+    a = torch.rand(shape, device=x.device)
+    s = 0.1 * torch.rand(shape, device=x.device)
+    return a * initial_estimate(op, y) + (1 - a) * x + s * torch.randn_like(x)
 
 
 def _all_reduce_grads(model: torch.nn.Module, world: int) -> None:
@@ -187,17 +201,21 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
         x, m = _batch(train_ds, step, cfg.batch, rank, world, device)
         op = CACTI(m)
         y = op(x)
-        with amp:
-            if step < cfg.pretrain_steps:  # stage 1: the map near the ground truth
-                s = 0.1 * torch.rand(x.shape[0], 1, 1, 1, 1, device=device)
-                out = model.map(x + s * torch.randn_like(x), y, op)
-                iters = 1.0
-            else:  # stage 2: the equilibrium, implicit gradient
-                out, info = model(y, op)
-                iters = float(info.nstep.float().mean())
-            loss = torch.nn.functional.mse_loss(out.float(), x)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        if step < cfg.pretrain_steps:  # stage 1: the map near the ground truth
+            with amp:
+                loss = torch.nn.functional.mse_loss(model.map(perturbed_start(x, y, op), y, op).float(), x)
+            loss.backward()
+            iters = 1.0
+        else:  # stage 2: the equilibrium, implicit gradient; one solve per clip (per-sample stopping)
+            loss, iters = torch.zeros((), device=device), 0.0
+            for i in range(x.shape[0]):
+                op_i = CACTI(m[i])
+                with amp:
+                    out, info = model(y[i : i + 1], op_i)
+                    loss_i = torch.nn.functional.mse_loss(out.float(), x[i : i + 1]) / x.shape[0]
+                loss_i.backward()
+                loss, iters = loss + loss_i.detach(), iters + float(info.nstep.float().mean()) / x.shape[0]
         _all_reduce_grads(model.map, world)
         opt.step()
         sched.step()
@@ -221,7 +239,7 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
                     f"synthetic {cfg.frames}-frame {cfg.size}x{cfg.size} moving crops, random binary masks per clip",
             "steps_done": step, "pretrain_steps": min(step, cfg.pretrain_steps), "deq_steps": max(0, step - cfg.pretrain_steps),
             "batch": cfg.batch * world, "seed": cfg.seed, "backward": cfg.backward, "wall_seconds": round(elapsed, 1),
-            "final_train_loss": last_loss, "device": str(device), "torch": torch.__version__, **metrics,
+            "final_train_loss": last_loss, "device": str(device), "torch": str(torch.__version__), **metrics,
         }
         save_degap(model, degap_config(cfg.denoiser, den_opts, cfg.radius, model.config), provenance, cfg.weights_out)
         print(json.dumps({"weights": cfg.weights_out, **metrics}), flush=True)
@@ -230,9 +248,28 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
     return metrics
 
 
+def export_checkpoint(checkpoint: str, weights_out: str) -> None:
+    """Write the weights of a training checkpoint (e.g. the end of the pretraining stage) as a weight file."""
+    ck = load_checked(checkpoint)
+    cfg = TrainConfig(**ck["config"])
+    solver = SolverConfig(backward=cfg.backward, tol=cfg.tol, max_iter=cfg.max_iter, backward_tol=cfg.tol, backward_max_iter=cfg.max_iter)
+    den_opts = json.loads(cfg.denoiser_options)
+    model = build_degap(cfg.denoiser, den_opts, cfg.radius, **asdict(solver))
+    model.map.load_state_dict(ck["map"])
+    provenance = {"script": "python -m deq.models.sci.train --export-from", "checkpoint": str(checkpoint),
+                  "steps_done": int(ck["step"]), "pretrain_steps": min(int(ck["step"]), cfg.pretrain_steps),
+                  "deq_steps": max(0, int(ck["step"]) - cfg.pretrain_steps), "seed": cfg.seed, "training_config": ck["config"]}
+    save_degap(model, degap_config(cfg.denoiser, den_opts, cfg.radius, model.config), provenance, weights_out)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m deq.models.sci.train [flags]``."""
+    """``python -m deq.models.sci.train [flags]`` (``--export-from CKPT --weights-out W`` only exports)."""
     argv = sys.argv[1:] if argv is None else argv
+    if "--export-from" in argv:
+        i = argv.index("--export-from")
+        rest = argv[:i] + argv[i + 2 :]
+        export_checkpoint(argv[i + 1], parse_args(rest).weights_out)
+        return 0
     train(parse_args(argv), argv)
     return 0
 
