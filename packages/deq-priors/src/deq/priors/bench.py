@@ -113,6 +113,7 @@ def weights_provenance() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Denoising throughput/memory of every prior, DnCNN vs DeepInverse, shipped-weights PSNR -> docs/benchmarks.md."""
     p = argparse.ArgumentParser(prog="deq bench priors", description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)

@@ -33,6 +33,37 @@ def test_psnr(model: torch.nn.Module, sets: list[str], sigmas: list[float], data
     return out
 
 
+def _command(ck: dict[str, Any]) -> str:
+    """The training command that produced checkpoint ``ck`` (paths shortened to RUN / INIT)."""
+    cfg = ck["config"]
+    parts = [f"--prior {ck['prior']}"] + [f"--opt {o}" for o in cfg["opt"]]
+    parts.append(f"--sigma {cfg['sigma']:g}" if cfg["sigma"] is not None else "--sigma-range {:g} {:g}".format(*cfg["sigma_range"]))
+    keys = ("val_sigma", "val_limit", "patch", "batch", "patches_per_epoch", "epochs", "lr", "seed", "minutes", "threads")
+    parts += [f"--{k.replace('_', '-')} {cfg[k]:g}" if isinstance(cfg[k], float) else f"--{k.replace('_', '-')} {cfg[k]}" for k in keys if cfg.get(k) is not None]
+    parts += (["--cosine"] if cfg.get("cosine") else []) + (["--init INIT/checkpoint.pt"] if cfg.get("init") else []) + ["--out RUN"]
+    return "python -m deq.priors.train " + " ".join(parts)
+
+
+def _phases(ck: dict[str, Any]) -> list[dict[str, Any]]:
+    """Training phases, oldest first, following ``--init`` back to the first run."""
+    phases = []
+    while True:
+        cfg = ck["config"]
+        phases.append(
+            {
+                "command": _command(ck),
+                "epochs": ck["epoch"],
+                "steps": ck["step"],
+                "patches": ck["step"] * cfg["batch"],
+                "seconds": round(ck["seconds"], 1),
+                "final_val_psnr": ck["history"][-1].get("val_psnr") if ck["history"] else None,
+            }
+        )
+        if not cfg.get("init"):
+            return phases[::-1]
+        ck = load_checked(cfg["init"], how_to_obtain="The --init checkpoint of this run is needed for its provenance.")
+
+
 def export(checkpoint: str, name: str, dest: Path = WEIGHTS_DIR, sets: list[str] | None = None, sigmas: list[float] | None = None, data_dir: str | None = None) -> dict[str, Any]:
     """Write ``dest/name.pt`` and ``dest/name.json`` from a training checkpoint; returns the provenance."""
     ck = load_checked(checkpoint, how_to_obtain="Train one with `python -m deq.priors.train`.")
@@ -40,12 +71,7 @@ def export(checkpoint: str, name: str, dest: Path = WEIGHTS_DIR, sets: list[str]
     model.load_state_dict(ck["model"])
     model.eval()
     cfg = ck["config"]
-    command = "python -m deq.priors.train " + " ".join(
-        [f"--prior {ck['prior']}"] + [f"--opt {o}" for o in cfg["opt"]]
-        + [f"--sigma {cfg['sigma']}" if cfg["sigma"] is not None else "--sigma-range {} {}".format(*cfg["sigma_range"])]
-        + [f"--{k.replace('_', '-')} {cfg[k]}" for k in ("val_sigma", "val_limit", "patch", "batch", "patches_per_epoch", "epochs", "lr", "seed", "minutes", "threads") if cfg.get(k) is not None]
-        + (["--cosine"] if cfg.get("cosine") else []) + ["--out RUN"]
-    )
+    phases = _phases(ck)
     t0 = time.perf_counter()
     tests = test_psnr(model, sets or ["natural/BSD68", "natural/Set12"], sigmas or [15, 25, 50], data_dir)
     provenance = {
@@ -54,16 +80,17 @@ def export(checkpoint: str, name: str, dest: Path = WEIGHTS_DIR, sets: list[str]
         "options": ck["options"],
         "parameters": sum(p.numel() for p in model.parameters()),
         "script": "deq.priors.train (deq-priors 0.1.0)",
-        "command": command,
+        "command": " ; then ".join(p["command"] for p in phases),
+        "phases": phases,
         "train_data": cfg["train"],
-        "val_data": cfg["val"],
-        "epochs": ck["epoch"],
-        "steps": ck["step"],
-        "patches_seen": ck["step"] * cfg["batch"],
+        "val_data": cfg["val"] + (f" (first {cfg['val_limit']} images)" if cfg.get("val_limit") else ""),
+        "epochs": sum(p["epochs"] for p in phases),
+        "steps": sum(p["steps"] for p in phases),
+        "patches_seen": sum(p["patches"] for p in phases),
         "seed": cfg["seed"],
-        "train_seconds": round(ck["seconds"], 1),
+        "train_seconds": round(sum(p["seconds"] for p in phases), 1),
         "train_device": "CPU, 1 thread (shared 2-core machine)" if cfg.get("threads") == 1 else str(cfg.get("device")),
-        "final_val_psnr": {f"{cfg['val_sigma']:g}": ck["history"][-1].get("val_psnr") if ck["history"] else None},
+        "final_val_psnr": {f"{cfg['val_sigma']:g}": phases[-1]["final_val_psnr"]},
         "test_psnr": tests,
         "test_seconds": round(time.perf_counter() - t0, 1),
         "test_protocol": "AWGN with a fixed seed (1234), outputs clipped to [0, 1], PSNR on 8-bit images scaled to [0, 1]",
