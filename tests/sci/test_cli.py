@@ -64,7 +64,8 @@ def test_reconstruct_errors(tmp_path):
 
 
 def test_demo_without_weights_says_so(tmp_path, capsys):
-    rc = deq_main(["demo", "sci", "--output", str(tmp_path / "demo"), "--size", "32", "--weights", str(tmp_path / "none.pt")])
+    rc = deq_main(["demo", "sci", "--output", str(tmp_path / "demo"), "--size", "32", "--weights", str(tmp_path / "none.pt"),
+                   "--methods", "GAP-TV,DE-GAP"])
     text = capsys.readouterr().out
     assert rc == 0 and "DE-GAP skipped" in text and "GAP-TV" in text and str((tmp_path / "demo").resolve()) in text
     assert (tmp_path / "demo" / "sci_demo_frames.png").is_file() and (tmp_path / "demo" / "sci_demo.gif").is_file()

@@ -125,3 +125,16 @@ def test_dernn_is_contractive_and_trains():
     grads = [p.grad for p in model.map.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
     assert float(model.lipschitz_at(x.detach(), y, op)["lipschitz"]) < 1.0
+
+
+def test_pnp_gap_default_denoiser_is_the_shipped_awgn_one():
+    from deq.models.sci.models import MissingWeightsError
+
+    try:
+        model = PnPGAP(iters=1)
+    except MissingWeightsError as exc:
+        pytest.skip(str(exc))
+    video, mask = demo_scene(16, frames=4)
+    op = CACTI(mask)
+    x = model.reconstruct(op(video), op)
+    assert x.shape == video.shape and torch.isfinite(x).all() and len(model.schedule) == 4

@@ -20,22 +20,30 @@ from deq.models.sci.figures import save_gif, save_grid
 from deq.models.sci.synthetic import demo_scene
 
 
-def build_methods(weights: str | None, max_iter: int | None) -> tuple[dict[str, object], list[str]]:
-    """The demo's models, and a note for each one that could not be built (missing weights)."""
+DEMO_METHODS = ("GAP-TV", "PnP-GAP", "DE-GAP")
+
+
+def build_methods(weights: str | None, max_iter: int | None, names: tuple[str, ...] = DEMO_METHODS) -> tuple[dict[str, object], list[str]]:
+    """The models ``names`` (of :data:`DEMO_METHODS`), and a note for each one that could not be built."""
     from deq.core.checkpoint import WeightsError
     from deq.models.sci.models import GapTV, MissingWeightsError, PnPGAP
     from deq.models.sci.weights import load_degap
 
-    methods: dict[str, object] = {"GAP-TV": GapTV()}
+    unknown = set(names) - set(DEMO_METHODS)
+    if unknown:
+        raise ValueError(f"unknown method(s) {sorted(unknown)}; choose from {', '.join(DEMO_METHODS)}")
+    methods: dict[str, object] = {"GAP-TV": GapTV()} if "GAP-TV" in names else {}
     notes = []
-    try:
-        methods["PnP-GAP"] = PnPGAP()
-    except MissingWeightsError as exc:
-        notes.append(f"PnP-GAP skipped: {exc}")
-    try:
-        methods["DE-GAP"] = load_degap(weights, **({"max_iter": max_iter} if max_iter else {}))
-    except WeightsError as exc:
-        notes.append(f"DE-GAP skipped: its shipped weights are not available: {exc}")
+    if "PnP-GAP" in names:
+        try:
+            methods["PnP-GAP"] = PnPGAP()
+        except MissingWeightsError as exc:
+            notes.append(f"PnP-GAP skipped: {exc}")
+    if "DE-GAP" in names:
+        try:
+            methods["DE-GAP"] = load_degap(weights, **({"max_iter": max_iter} if max_iter else {}))
+        except WeightsError as exc:
+            notes.append(f"DE-GAP skipped: its shipped weights are not available: {exc}")
     return methods, notes
 
 
@@ -48,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="mask seed")
     parser.add_argument("--weights", default=None, help="DE-GAP weight file (default: the shipped one)")
     parser.add_argument("--max-iter", type=int, default=None, help="DE-GAP solver iterations (default: stored)")
+    parser.add_argument("--methods", default=",".join(DEMO_METHODS), help=f"comma-separated subset of {','.join(DEMO_METHODS)}")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = parser.parse_args(argv)
     if args.threads:
@@ -60,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     op = CACTI(mask)
     y = op(video)
     print(f"deq demo sci: camera scene {args.frames}x{args.size}x{args.size} in one coded snapshot (B = {args.frames})")
-    methods, notes = build_methods(args.weights, args.max_iter)
+    methods, notes = build_methods(args.weights, args.max_iter, tuple(m.strip() for m in args.methods.split(",") if m.strip()))
     for note in notes:
         print("  NOTE:", note)
     recons, rows = {"ground truth": video}, []

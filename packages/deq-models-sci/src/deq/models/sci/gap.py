@@ -75,11 +75,14 @@ def gap_step(operator: LinearOperator, x: Tensor, y: Tensor, y_acc: Tensor | Non
 
 
 def initial_estimate(operator: LinearOperator, y: Tensor) -> Tensor:
-    """``x^(0) = Phi^T (Phi Phi^T)^{-1} y``: the GAP step (8) from zero, i.e. the minimum-norm solution of
-    ``Phi x = y`` (the paper's ``Phi^T y`` rescaled per pixel to the video's intensity range)."""
-    frames = operator.mask.shape[-3]
-    zero = y.new_zeros(y.shape[0], y.shape[1], frames, *y.shape[-2:])
-    return operator.gap_projection(zero, y)
+    """``x^(0)_t = y / sum_t M_t`` for every frame ``t`` (0 where no mask is open): the temporally constant
+    video consistent with the snapshot (``Phi x^(0) = y``), the normalised measurement that SCI networks
+    (BIRNAT, RevSCI) start from. The paper's ``Phi^T y`` differs by a per-pixel scale and mask pattern;
+    the equilibrium does not depend on the start when the map is contractive."""
+    mask = operator.mask.to(dtype=y.dtype, device=y.device)  # [1 or B, 1, T, H, W]
+    total = mask.sum(dim=2)
+    inv = torch.where(total > 0, 1.0 / torch.where(total > 0, total, torch.ones_like(total)), torch.zeros_like(total))
+    return (y * inv).unsqueeze(2).expand(-1, -1, mask.shape[2], -1, -1).contiguous()
 
 
 def expand_schedule(sigmas: Sequence[float], iters: Sequence[int] | int) -> list[float]:

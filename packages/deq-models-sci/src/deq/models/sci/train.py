@@ -104,7 +104,7 @@ def _batch(ds: SyntheticVideoDataset, step: int, batch: int, rank: int, world: i
 
 def perturbed_start(x: Tensor, y: Tensor, op: LinearOperator) -> Tensor:
     """Stage-1 inputs: ``a x^(0) + (1 - a) x + s n`` with ``a ~ U(0, 1)``, ``s ~ U(0, 0.1)`` per clip, i.e.
-    points between the initial estimate ``x^(0) = Phi^T (Phi Phi^T)^{-1} y`` and the ground truth, plus noise,
+    points between the initial estimate ``x^(0)`` (:func:`~deq.models.sci.gap.initial_estimate`) and the ground truth, plus noise,
     so that one application of the map learns to move any iterate of the solve towards ``x``."""
     from deq.models.sci.gap import initial_estimate
 
@@ -125,6 +125,7 @@ def _all_reduce_grads(model: torch.nn.Module, world: int) -> None:
 @torch.no_grad()
 def validate(model: DEGAP, ds: SyntheticVideoDataset, device: torch.device) -> dict[str, float]:
     """Mean PSNR (dB) of x^(0) and of the equilibrium on the held-out clips, and mean solver iterations."""
+    from deq.models.sci.gap import initial_estimate
     from deq.operators.sci import CACTI
 
     model.eval()
@@ -135,7 +136,7 @@ def validate(model: DEGAP, ds: SyntheticVideoDataset, device: torch.device) -> d
         op = CACTI(m.to(device))
         y = op(x)
         z, info = model(y, op)
-        p0.append(float(psnr(op.gap_projection(torch.zeros_like(x), y).clamp(0, 1), x)))
+        p0.append(float(psnr(initial_estimate(op, y).clamp(0, 1), x)))
         p1.append(float(psnr(z.clamp(0, 1), x)))
         its.append(float(info.nstep.float().mean()))
     model.train()

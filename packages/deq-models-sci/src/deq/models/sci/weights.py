@@ -25,6 +25,8 @@ from deq.models.sci.video import as_video_denoiser
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "degap_cnn.pt"
+#: the same network after training stage 1 only (not as an equilibrium), for the stability comparison
+STAGE1_WEIGHTS = WEIGHTS_DIR / "degap_cnn_stage1.pt"
 HOW_TO_OBTAIN = (
     "deq-models-sci ships it as package data; reinstall the package, or train one with "
     "`python -m deq.models.sci.train --weights-out PATH` and pass weights=PATH."
