@@ -117,7 +117,7 @@ class LinearOperator(nn.Module):
         Solves ``(A^H A + I/gamma) x = A^H y + z/gamma`` by conjugate gradient, warm-started at ``z``;
         ``gamma`` is a positive scalar or a per-sample ``[B]`` tensor. Subclasses override with closed forms.
         """
-        inv_gamma = _inverse_gamma(gamma, z)
+        inv_gamma = inverse_gamma(gamma, z)
         rhs = self.adjoint(y) + inv_gamma * z
         return conjugate_gradient(lambda v: self.normal(v) + inv_gamma * v, rhs, z, tol=tol, max_iter=max_iter)
 
@@ -186,8 +186,9 @@ class LinearOperator(nn.Module):
     __rmul__ = __mul__
 
 
-def _inverse_gamma(gamma: float | Tensor, like: Tensor) -> Tensor | float:
-    """``1/gamma`` as a scalar or a ``[B]`` tensor broadcast against ``like``; checks positivity."""
+def inverse_gamma(gamma: float | Tensor, like: Tensor) -> Tensor | float:
+    """``1/gamma`` for ``prox_l2``: a positive scalar, or a per-sample ``[B]`` tensor reshaped to broadcast
+    against ``like [B, ...]``; a non-positive ``gamma`` raises ``ValueError``."""
     if isinstance(gamma, Tensor):
         if bool((gamma <= 0).any()):
             raise ValueError("prox_l2: gamma must be positive")

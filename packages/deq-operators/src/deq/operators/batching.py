@@ -6,7 +6,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from deq.core.operator import _inverse_gamma
+from deq.core.operator import inverse_gamma
+
+__all__ = ["as_float_tensor", "inverse_gamma", "like", "match_batch"]
 
 
 def match_batch(data: Tensor, batch: int, what: str, owner: str) -> Tensor:
@@ -23,11 +25,6 @@ def like(data: Tensor, x: Tensor) -> Tensor:
     """``data`` on ``x``'s device, in ``x``'s real precision (a float buffer used against real or complex ``x``)."""
     real = x.real.dtype if x.is_complex() else x.dtype
     return data.to(device=x.device, dtype=real)
-
-
-def inverse_gamma(gamma: float | Tensor, x: Tensor) -> Tensor | float:
-    """``1/gamma`` (positive scalar or per-sample ``[B]``) broadcast against ``x [B, ...]``."""
-    return _inverse_gamma(gamma, x)
 
 
 def as_float_tensor(value, what: str, owner: str) -> Tensor:

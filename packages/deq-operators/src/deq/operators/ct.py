@@ -52,7 +52,7 @@ class ParallelBeamCT(LinearOperator):
     def __init__(self, image_size: int, n_angles: int, *, det_size: int | None = None, impl: str = "astra_cpu") -> None:
         det_size = int(math.ceil(math.sqrt(2) * image_size)) if det_size is None else det_size
         if image_size < 2 or n_angles < 1 or det_size < 1:
-            raise ValueError(f"ParallelBeamCT: need image_size >= 2, n_angles >= 1, det_size >= 1")
+            raise ValueError("ParallelBeamCT: need image_size >= 2, n_angles >= 1, det_size >= 1")
         super().__init__((1, image_size, image_size), (1, n_angles, det_size), input_kind="real", output_kind="real")
         odl, tomo = _import_odl_tomo()
         half = image_size / 2
