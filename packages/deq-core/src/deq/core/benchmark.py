@@ -7,7 +7,10 @@ Two problems, the same inputs for both libraries, float32:
    ``a = 0.95``, so the map's spectral radius is 0.95 and plain iteration would need ~225 steps for 1e-5;
 2. a convolutional DEQ ``z = tanh(W * z + U * x)``, batch 16, 32 channels, 32x32, ``x`` with 3 channels,
    ``W = 0.95 W_raw / sigma(W_raw)`` spectrally normalised by the *operator* norm of the 3x3 convolution
-   (power iteration on the zero-padded conv), so ``||J_f|| <= 0.95``.
+   (power iteration on the zero-padded conv), so ``||J_f|| <= 0.95``. ``W_raw`` is a random kernel made
+   self-adjoint (``w[o, i, dy, dx] = w[i, o, -dy, -dx]``, as in gradient-step maps ``z - eta A^T A z``), so its
+   spectral radius equals its norm and the solvers face eigenvalues near +-0.95 (a random non-symmetric
+   kernel of the same norm has a much smaller spectral radius and converges in ~12 steps).
 
 Each is solved with Anderson and Broyden to relative residual ``||f(z) - z|| / ||f(z)|| <= 1e-5`` and
 differentiated by the implicit function theorem, the adjoint fixed point ``a = J_f^T a + g`` solved to
@@ -29,6 +32,7 @@ when it is missing (``pip install torchdeq==0.1.0``).
 from __future__ import annotations
 
 import argparse
+import functools
 import platform
 import statistics
 import sys
@@ -43,6 +47,7 @@ from torch import Tensor
 from deq.core.bench import markdown_table, median_time, peak_memory, write_section
 from deq.core.cg import batch_norm2
 from deq.core.deq import DEQ
+from deq.core.jacobian import jacobian_spectral_norm
 
 FWD_TOL, BWD_TOL = 1e-5, 1e-6
 COMMAND = "python -m deq.core.benchmark"  # same as `deq bench core`
@@ -101,12 +106,12 @@ class Problem:
 def linear_problem(size: int = 316, batch: int = 2, a: float = 0.95, seed: int = 0) -> Problem:
     """``z = a K z + b``, ``K`` the periodic 4-neighbour average; ``[batch, 1, size, size]``."""
     gen = torch.Generator().manual_seed(seed)
-    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]).div(4).reshape(1, 1, 3, 3)
     a_leaf = torch.tensor(a, requires_grad=True)
     b_leaf = torch.randn(batch, 1, size, size, generator=gen).requires_grad_()
 
     def f(z: Tensor, a_: Tensor, b_: Tensor) -> Tensor:
-        return a_ * F.conv2d(F.pad(z, (1, 1, 1, 1), mode="circular"), kernel) + b_
+        k_z = z.roll(1, -1) + z.roll(-1, -1) + z.roll(1, -2) + z.roll(-1, -2)  # 4 * K z, periodic
+        return (0.25 * a_) * k_z + b_
 
     return Problem(
         name=f"linear z = a K z + b, {size * size:,} unknowns x batch {batch}",
@@ -134,8 +139,9 @@ def conv_problem(
 ) -> Problem:
     """``z = tanh(W * z + U * x)`` with ``W = rho W_raw / ||conv_{W_raw}||`` (operator norm, spectral normalization)."""
     gen = torch.Generator().manual_seed(seed)
-    w_raw = (torch.randn(channels, channels, 3, 3, generator=gen) / (3 * channels**0.5)).requires_grad_()
-    u = (torch.randn(channels, in_channels, 3, 3, generator=gen) / (3 * in_channels**0.5)).requires_grad_()
+    w = torch.randn(channels, channels, 3, 3, generator=gen) / (3 * channels**0.5)
+    w_raw = (0.5 * (w + w.transpose(0, 1).flip(2, 3))).requires_grad_()  # self-adjoint conv: radius = norm
+    u = (0.1 * torch.randn(channels, in_channels, 3, 3, generator=gen) / in_channels**0.5).requires_grad_()
     x = torch.randn(batch, in_channels, size, size, generator=gen)
     v = conv_operator_norm_vector(w_raw.detach(), (channels, size, size))
 
@@ -157,14 +163,19 @@ def conv_problem(
     )
 
 
-# solver options used by both libraries: Anderson history 6 (TorchDEQ's default); Broyden each library's
-# default memory (deq-core: 30 pairs then restart; TorchDEQ: max_iter pairs, unbounded)
-OURS_OPTIONS = {"anderson": {"m": 6}, "broyden": {}}
-THEIRS_OPTIONS = {"anderson": {"m": 6}, "broyden": {}}
+# Solver options. Anderson: history 6 (TorchDEQ's default) for both. deq-core's lam is relative to the Gram
+# diagonal; its default 1e-8 is below float32 resolution and a frozen (converged) sample then makes the
+# bordered system exactly singular (torch.linalg.solve raises), so 1e-6 is passed. TorchDEQ's lam is absolute
+# (default 1e-4): with residuals near 1e-5 it dominates the Gram matrix and Anderson degrades towards plain
+# iteration, so the compared TorchDEQ run uses lam 1e-12 (tuned: the fewest iterations on both problems among
+# 1e-4 .. 1e-12) and its default is reported alongside. Broyden: each library's default memory (deq-core 30
+# pairs then restart; TorchDEQ max_iter pairs).
+OURS_OPTIONS: dict[str, dict[str, Any]] = {"anderson": {"m": 6, "lam": 1e-6}, "broyden": {}}
+THEIRS_TUNED_LAM = 1e-12
 
 
 def ours_step(problem: Problem, solver: str, max_iter: int, b_max_iter: int, tol: float = FWD_TOL) -> Callable:
-    """One training step with deq-core's DEQ: returns ``fn(backward) -> (z, nstep)``."""
+    """One training step with deq-core's DEQ: ``fn(backward) -> (z, iters_fwd, iters_bwd, evals_fwd)``."""
     opts = OURS_OPTIONS[solver]
     deq = DEQ(
         problem.counted_f,
@@ -177,24 +188,45 @@ def ours_step(problem: Problem, solver: str, max_iter: int, b_max_iter: int, tol
         backward_solver_options=opts,
     )
 
-    def step(backward: bool) -> tuple[Tensor, int, int]:
+    def step(backward: bool) -> tuple[Tensor, int, int, int]:
+        _COUNTS.update(f=0, vjp=0)
         z, info = deq(problem.z0, *problem.make_inputs())
-        b_iters = 0
+        nfe, b_iters = _COUNTS["f"], 0
         if backward:
             problem.loss(z).backward()
             b_iters = int(deq.last_backward_info.nstep.max())
-        return z.detach(), int(info.nstep.max()), b_iters
+        return z.detach(), int(info.nstep.max()), b_iters, nfe
 
     return step
 
 
-def theirs_step(problem: Problem, solver: str, max_iter: int, b_max_iter: int, tol: float = FWD_TOL) -> Callable:
+def theirs_solver(solver: str, lam: float | None) -> str:
+    """TorchDEQ solver name; Anderson with a given ``lam`` is registered under its own name (TorchDEQ passes
+    no solver options to its backward solver, so registering is the way to set them for both passes)."""
+    if solver != "anderson" or lam is None:
+        return solver
+    from torchdeq.solver import anderson_solver, register_solver
+
+    name = f"anderson_lam{lam:g}"
+    register_solver(name, functools.partial(anderson_solver, m=6, lam=lam))
+    return name
+
+
+def theirs_step(
+    problem: Problem,
+    solver: str,
+    max_iter: int,
+    b_max_iter: int,
+    tol: float = FWD_TOL,
+    lam: float | None = THEIRS_TUNED_LAM,
+) -> Callable:
     """The same step with TorchDEQ's ``DEQIndexing`` (IFT backward, its default autograd.Function form)."""
     from torchdeq.core import DEQIndexing
 
+    name = theirs_solver(solver, lam)
     deq = DEQIndexing(
-        f_solver=solver,
-        b_solver=solver,
+        f_solver=name,
+        b_solver=name,
         f_max_iter=max_iter,
         b_max_iter=b_max_iter,
         f_tol=tol,
@@ -203,21 +235,22 @@ def theirs_step(problem: Problem, solver: str, max_iter: int, b_max_iter: int, t
         b_stop_mode="rel",
         ift=True,
     ).train()
-    opts = THEIRS_OPTIONS[solver]
+    opts = {"m": 6} if solver == "anderson" else {}
     b_info: list[Any] = []
 
-    def step(backward: bool) -> tuple[Tensor, int, int]:
+    def step(backward: bool) -> tuple[Tensor, int, int, int]:
+        _COUNTS.update(f=0, vjp=0)
         inputs = problem.make_inputs()
         b_info.clear()
         z_out, info = deq(
             lambda z: problem.counted_f(z, *inputs), problem.z0, solver_kwargs=dict(opts), backward_writer=b_info.append
         )
         z = z_out[-1]
-        b_iters = 0
+        nfe, b_iters = _COUNTS["f"], 0
         if backward:
             problem.loss(z).backward()
             b_iters = int(b_info[-1]["nstep"].max())
-        return z.detach(), int(info["nstep"].max()), b_iters
+        return z.detach(), int(info["nstep"].max()), b_iters, nfe
 
     return step
 
@@ -234,35 +267,37 @@ class Measured:
     grads: dict[str, Tensor] = field(default_factory=dict)
     t_fwd: list[float] = field(default_factory=list)
     t_fwdbwd: list[float] = field(default_factory=list)
-    memory: int = 0
+    memory: int | None = None
 
 
 def measure_once(problem: Problem, step: Callable) -> Measured:
-    """Counts, residual, fixed point and gradients of one forward+backward."""
+    """Counts, residual, fixed point and gradients of one forward+backward (also the warm-up run)."""
     for leaf in problem.leaves.values():
         leaf.grad = None
-    _COUNTS.update(f=0, vjp=0)
-    z, it_f, _ = step(False)
-    nfe = _COUNTS["f"]
-    for leaf in problem.leaves.values():
-        leaf.grad = None
-    _COUNTS.update(f=0, vjp=0)
-    _, _, it_b = step(True)
+    z, it_f, it_b, nfe = step(True)
     m = Measured(nfe=nfe, vjp=_COUNTS["vjp"], iters=(it_f, it_b), residual=problem.residual(z), z=z)
     m.grads = {k: v.grad.detach().clone() for k, v in problem.leaves.items()}
     return m
 
 
-def compare(problem: Problem, solver: str, steps: dict[str, Callable], repeats: int) -> dict[str, Measured]:
-    """Counts, interleaved timings and peak memory for every library in ``steps``."""
+def compare(
+    steps: dict[str, Callable], extra: dict[str, Callable], problem: Problem, repeats: int
+) -> dict[str, Measured]:
+    """Counts, interleaved timings and peak memory for the libraries in ``steps``; for those in ``extra``
+    (reported for context) counts and one timed forward+backward only."""
     out = {lib: measure_once(problem, step) for lib, step in steps.items()}
     for _ in range(repeats):  # interleaved: ours, theirs, ours, theirs, ...
         for lib, step in steps.items():
-            out[lib].t_fwd.append(median_time(lambda: step(False), repeats=1, warmup=0))
+            out[lib].t_fwd.append(median_time(lambda s=step: s(False), repeats=1, warmup=0))
         for lib, step in steps.items():
-            out[lib].t_fwdbwd.append(median_time(lambda: step(True), repeats=1, warmup=0))
+            out[lib].t_fwdbwd.append(median_time(lambda s=step: s(True), repeats=1, warmup=0))
     for lib, step in steps.items():
-        out[lib].memory = peak_memory(lambda: step(True))
+        out[lib].memory = peak_memory(lambda s=step: s(True))
+    for lib, step in extra.items():  # one run: warm already (same solver code), timed while counting
+        held: list[Measured] = []
+        t = median_time(lambda h=held, s=step: h.append(measure_once(problem, s)), repeats=1, warmup=0)
+        out[lib] = held[0]
+        out[lib].t_fwdbwd.append(t)
     for leaf in problem.leaves.values():
         leaf.grad = None
     return out
@@ -296,9 +331,9 @@ def speed_table(results: list[tuple[Problem, str, dict[str, Measured]]]) -> tupl
                     m.vjp,
                     f"{m.iters[0]}/{m.iters[1]}",
                     f"{m.residual:.1e}",
-                    f"{statistics.median(m.t_fwd):.3f}",
-                    f"{statistics.median(m.t_fwdbwd):.3f}",
-                    f"{m.memory / 2**20:.1f}",
+                    f"{statistics.median(m.t_fwd):.3f}" if m.t_fwd else "-",
+                    f"{statistics.median(m.t_fwdbwd):.3f}" + ("" if m.t_fwd else " (1 run)"),
+                    f"{m.memory / 2**20:.1f}" if m.memory is not None else "-",
                 ]
             )
         if "TorchDEQ" not in res:
@@ -350,37 +385,33 @@ def speed_table(results: list[tuple[Problem, str, dict[str, Measured]]]) -> tupl
 def unrolled_step(problem: Problem, n_iter: int) -> Callable:
     """Autograd through ``n_iter`` plain iterations ``z <- f(z)`` (the baseline whose memory grows)."""
 
-    def step(backward: bool) -> tuple[Tensor, int, int]:
+    def step(backward: bool) -> tuple[Tensor, int, int, int]:
         inputs = problem.make_inputs()
         z = problem.z0
         for _ in range(n_iter):
             z = problem.f(z, *inputs)
         if backward:
             problem.loss(z).backward()
-        return z.detach(), n_iter, 0
+        return z.detach(), n_iter, 0, n_iter
 
     return step
 
 
-def memory_table(problem: Problem, have_theirs: bool, b_max_iter: int) -> tuple[str, list[str]]:
+def memory_table(problem: Problem, b_max_iter: int) -> tuple[str, list[str]]:
     """Peak memory of one forward+backward at max_iter 10 and 200 (every iteration runs: tol 1e-30)."""
     runs: list[tuple[str, Callable[[int], Callable]]] = [
         ("deq-core DEQ, anderson", lambda k: ours_step(problem, "anderson", k, b_max_iter, tol=1e-30)),
         ("deq-core DEQ, broyden", lambda k: ours_step(problem, "broyden", k, b_max_iter, tol=1e-30)),
+        ("TorchDEQ, anderson", lambda k: theirs_step(problem, "anderson", k, b_max_iter, tol=1e-30)),
+        ("TorchDEQ, broyden", lambda k: theirs_step(problem, "broyden", k, b_max_iter, tol=1e-30)),
+        ("unrolled autograd (fixed-point iteration)", lambda k: unrolled_step(problem, k)),
     ]
-    if have_theirs:
-        runs += [
-            ("TorchDEQ, anderson", lambda k: theirs_step(problem, "anderson", k, b_max_iter, tol=1e-30)),
-            ("TorchDEQ, broyden", lambda k: theirs_step(problem, "broyden", k, b_max_iter, tol=1e-30)),
-        ]
-    runs.append(("unrolled autograd (fixed-point iteration)", lambda k: unrolled_step(problem, k)))
     rows, missed = [], []
     for label, make in runs:
         mem, iters = [], []
         for k in (10, 200):
             step = make(k)
-            _COUNTS.update(f=0, vjp=0)
-            mem.append(peak_memory(lambda: iters.append(step(True)[1])))
+            mem.append(peak_memory(lambda it=iters, s=step: it.append(s(True)[1])))
         ratio = mem[1] / mem[0]
         rows.append([label, f"{iters[0]}/{iters[1]}", f"{mem[0] / 2**20:.1f}", f"{mem[1] / 2**20:.1f}", f"{ratio:.2f}"])
         if label.startswith("deq-core") and abs(ratio - 1) > 0.10:
@@ -412,8 +443,9 @@ def run(argv: Sequence[str] = ()) -> int:
     parser = argparse.ArgumentParser(prog="deq bench core", description="deq-core against TorchDEQ.")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per library (median)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--max-iter", type=int, default=200, help="forward and backward max iterations")
+    parser.add_argument("--max-iter", type=int, default=100, help="forward and backward max iterations")
     parser.add_argument("--quick", action="store_true", help="small problems (smoke test, not for the docs)")
+    parser.add_argument("--only", choices=("linear", "conv"), help="run one problem of the speed table")
     parser.add_argument("--skip-memory", action="store_true", help="skip the max_iter 10 vs 200 memory table")
     parser.add_argument("--out", default="docs/benchmarks.md", help="results file ('' to not write)")
     args = parser.parse_args(list(argv))
@@ -429,43 +461,60 @@ def run(argv: Sequence[str] = ()) -> int:
         return 2
     if args.quick:
         problems = [linear_problem(size=64), conv_problem(batch=2, channels=8, size=16)]
+        mem_problem = problems[-1]
     else:
         problems = [linear_problem(), conv_problem()]
+        mem_problem = conv_problem(batch=4)
     results = []
-    for problem in problems:
+    for problem in [p for p, key in zip(problems, ("linear", "conv")) if args.only in (None, key)]:
         for solver in ("anderson", "broyden"):
             print(f"[bench core] {problem.name} / {solver} ...", flush=True)
             steps = {
                 "deq-core": ours_step(problem, solver, args.max_iter, args.max_iter),
                 "TorchDEQ": theirs_step(problem, solver, args.max_iter, args.max_iter),
             }
-            results.append((problem, solver, compare(problem, solver, steps, args.repeats)))
+            extra = {}
+            if solver == "anderson":
+                extra["TorchDEQ, default lam 1e-4"] = theirs_step(
+                    problem, solver, args.max_iter, args.max_iter, lam=None
+                )
+            results.append((problem, solver, compare(steps, extra, problem, args.repeats)))
+        z_star = results[-2][2]["deq-core"].z[:2]
+        with torch.no_grad():
+            inputs = tuple(x[:2] if x.shape == problem.z0.shape else x for x in problem.make_inputs())
+        j_norm = float(jacobian_spectral_norm(problem.f, z_star, *inputs, n_iter=100).max())
+        problem.note += f", measured ||J_f(z*)|| = {j_norm:.3f} (power iteration, 2 samples)"
     speed, missed = speed_table(results)
     print(speed, flush=True)
     mem = ""
     if not args.skip_memory:
         print("[bench core] memory at max_iter 10 vs 200 ...", flush=True)
-        mem, mem_missed = memory_table(problems[-1], True, b_max_iter=args.max_iter)
+        mem, mem_missed = memory_table(mem_problem, b_max_iter=args.max_iter)
         missed += mem_missed
         print(mem)
     verdict = "All targets met." if not missed else "Targets missed:\n\n" + "\n".join(f"- {m}" for m in missed)
     print(verdict)
     if args.out:
         argline = " ".join(argv)
+        notes = "\n".join(f"Problem notes: {p.name}: {p.note}." for p in problems)
         md = f"""## deq-core vs TorchDEQ
 
-Command: `{COMMAND}{' ' + argline if argline else ''}` (equivalently `deq bench core`).
-Machine: {machine()}. TorchDEQ {torchdeq.__version__ if hasattr(torchdeq, '__version__') else '0.1.0'}.
+Command: `{COMMAND}{" " + argline if argline else ""}` (equivalently `deq bench core`).
+Machine: {machine()}. TorchDEQ {torchdeq.__version__ if hasattr(torchdeq, "__version__") else "0.1.0"}.
 
 Both libraries run in one process on the same problems, inputs and map `f` (float32): forward to relative
 residual `||f(z)-z|| / ||f(z)||` <= {FWD_TOL:g}, implicit (IFT) backward with the same solver to {BWD_TOL:g},
-max_iter {args.max_iter} both ways, Anderson history 6 for both (regularisation: each library's default,
-deq-core 1e-8 relative to the Gram diagonal, TorchDEQ 1e-4 absolute), Broyden with each library's default
-memory (deq-core 30 rank-one pairs then restart; TorchDEQ keeps max_iter pairs). "f evals" and "VJPs" are
-counted inside `f` (the same counter for both); "solver iters" are what each library reports. Times are
-medians of {args.repeats} interleaved runs; "fwd" is the training-mode forward (solve + graph set-up), memory is
-the peak tensor memory of one forward+backward (`deq.core.bench.peak_memory`, torch profiler). "rel. diff"
-compares the two libraries' fixed points and gradients (loss `<target, z*>`).
+max_iter {args.max_iter} both ways. Anderson: history 6 for both; regularisation deq-core lam 1e-6 relative to
+the Gram diagonal (its default 1e-8 is below float32 resolution and crashes on a converged sample, see the
+module docstring), TorchDEQ lam {THEIRS_TUNED_LAM:g} absolute (tuned: its default 1e-4 swamps the Gram matrix at
+these residuals; the default is shown in the row marked "default lam"). Broyden: each library's default memory
+(deq-core 30 rank-one pairs then restart; TorchDEQ keeps max_iter pairs). "f evals" and "VJPs" are counted by
+an identity autograd function inside `f` (the same for both; TorchDEQ's f evals exclude the one it recomputes in
+backward); "solver iters" are what each library reports. Times are medians of {args.repeats} interleaved runs;
+"fwd" is the training-mode forward (solve + graph set-up); memory is the peak tensor memory of one
+forward+backward (`deq.core.bench.peak_memory`, torch profiler); "rel. residual" is recomputed from the
+returned `z`. "rel. diff" compares the two libraries' fixed points and gradients (loss `<target, z*>`).
+{notes}
 
 {speed}
 """
