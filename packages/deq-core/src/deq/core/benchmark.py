@@ -280,9 +280,7 @@ def measure_once(problem: Problem, step: Callable) -> Measured:
     return m
 
 
-def compare(
-    steps: dict[str, Callable], extra: dict[str, Callable], problem: Problem, repeats: int
-) -> dict[str, Measured]:
+def compare(steps: dict[str, Callable], extra: dict[str, Callable], problem: Problem, repeats: int) -> dict[str, Measured]:
     """Counts, interleaved timings and peak memory for the libraries in ``steps``; for those in ``extra``
     (reported for context) counts and one timed forward+backward only."""
     out = {lib: measure_once(problem, step) for lib, step in steps.items()}
@@ -475,9 +473,7 @@ def run(argv: Sequence[str] = ()) -> int:
             }
             extra = {}
             if solver == "anderson":
-                extra["TorchDEQ, default lam 1e-4"] = theirs_step(
-                    problem, solver, args.max_iter, args.max_iter, lam=None
-                )
+                extra["TorchDEQ, default lam 1e-4"] = theirs_step(problem, solver, args.max_iter, args.max_iter, lam=None)
             results.append((problem, solver, compare(steps, extra, problem, args.repeats)))
         z_star = results[-2][2]["deq-core"].z[:2]
         with torch.no_grad():
@@ -506,8 +502,9 @@ Both libraries run in one process on the same problems, inputs and map `f` (floa
 residual `||f(z)-z|| / ||f(z)||` <= {FWD_TOL:g}, implicit (IFT) backward with the same solver to {BWD_TOL:g},
 max_iter {args.max_iter} both ways. Anderson: history 6 for both; regularisation deq-core lam 1e-6 relative to
 the Gram diagonal (its default 1e-8 is below float32 resolution and crashes on a converged sample, see the
-module docstring), TorchDEQ lam {THEIRS_TUNED_LAM:g} absolute (tuned: its default 1e-4 swamps the Gram matrix at
-these residuals; the default is shown in the row marked "default lam"). Broyden: each library's default memory
+comment at OURS_OPTIONS in deq/core/benchmark.py), TorchDEQ lam {THEIRS_TUNED_LAM:g} absolute
+(tuned: its default 1e-4 swamps the Gram matrix at these residuals; the default is shown in the row marked
+"default lam"). Broyden: each library's default memory
 (deq-core 30 rank-one pairs then restart; TorchDEQ keeps max_iter pairs). "f evals" and "VJPs" are counted by
 an identity autograd function inside `f` (the same for both; TorchDEQ's f evals exclude the one it recomputes in
 backward); "solver iters" are what each library reports. Times are medians of {args.repeats} interleaved runs;
