@@ -44,7 +44,8 @@ def anderson(
         tol, max_iter, stop_mode, divergence_ratio: as in :func:`deq.core.solvers.fixed_point`.
         m: history size (memory is ``2 m`` iterates).
         beta: mixing parameter in ``(0, 1]``.
-        lam: Tikhonov regularization of the Gram matrix, relative to its mean diagonal.
+        lam: Tikhonov regularization of the Gram matrix, relative to its mean diagonal (raised to at least
+            10 machine epsilons of the dtype).
 
     Returns:
         ``(z, info)``: the best iterate per sample and a :class:`SolverInfo`.
@@ -55,10 +56,14 @@ def anderson(
     if not 0.0 < beta <= 1.0:
         raise ValueError(f"anderson: beta must be in (0, 1], got {beta}")
     tracker = Tracker("anderson", z0, tol, stop_mode, divergence_ratio)
-    b = z0.shape[0]
-    d = z0[0].numel()
-    X = torch.zeros(b, m, d, dtype=z0.dtype, device=z0.device)
-    F = torch.zeros_like(X)
+    b, d = z0.shape[0], z0[0].numel()
+    real = z0.real.dtype if z0.is_complex() else z0.dtype
+    lam = max(lam, 10 * torch.finfo(real).eps)  # below the dtype's resolution the system is exactly singular
+    X = torch.empty(b, m, d, dtype=z0.dtype, device=z0.device)
+    F = torch.empty_like(X)
+    G = torch.empty_like(X)  # residual history: one slot and one Gram row are updated per step
+    gram = torch.zeros(b, m, m, dtype=z0.dtype, device=z0.device)
+    eye = torch.eye(m, dtype=z0.dtype, device=z0.device)
     z = z0
     for k in range(max_iter):
         fz = g(z)
@@ -67,26 +72,31 @@ def anderson(
         slot = k % m
         X[:, slot] = z.reshape(b, d)
         F[:, slot] = fz.reshape(b, d)
+        del z, fz  # keep no extra copies of the iterate alive at the memory peak
+        torch.sub(F[:, slot], X[:, slot], out=G[:, slot])
         n = min(k + 1, m)
         if n == 1:
-            z_next = fz
+            z_next = F[:, 0].reshape(z0.shape).clone()
         else:
-            G = F[:, :n] - X[:, :n]
-            gram = torch.bmm(G.conj(), G.transpose(1, 2))  # M_ij = <G_i, G_j>: ||G^T a||^2 = a^H M a
-            scale = gram.diagonal(dim1=1, dim2=2).real.mean(1).clamp_min(torch.finfo(gram.real.dtype).tiny)
+            row = torch.bmm(G[:, slot : slot + 1].conj(), G[:, :n].transpose(1, 2))[:, 0]
+            gram[:, slot, :n] = row
+            gram[:, :n, slot] = row.conj()
+            gm = gram[:, :n, :n]
+            scale = gm.diagonal(dim1=1, dim2=2).real.mean(1).clamp_min(torch.finfo(real).tiny)
             H = torch.zeros(b, n + 1, n + 1, dtype=z0.dtype, device=z0.device)
             H[:, 0, 1:] = 1
             H[:, 1:, 0] = 1
-            H[:, 1:, 1:] = gram + (lam * scale)[:, None, None] * torch.eye(n, dtype=z0.dtype, device=z0.device)
+            H[:, 1:, 1:] = gm + (lam * scale)[:, None, None] * eye[:n, :n]
             rhs = torch.zeros(b, n + 1, 1, dtype=z0.dtype, device=z0.device)
             rhs[:, 0] = 1
-            alpha = torch.linalg.solve(H, rhs)[:, 1:, 0]
-            mixed = beta * torch.bmm(alpha[:, None], F[:, :n])[:, 0]
+            alpha = torch.linalg.solve_ex(H, rhs)[0][:, 1:, 0]
+            bad = ~torch.isfinite(alpha).all(1)  # singular history: plain step for those samples
+            if bool(bad.any()):
+                alpha = torch.where(bad[:, None], torch.zeros_like(alpha), alpha)
+                alpha[bad, slot] = 1
+            z_next = torch.bmm(alpha[:, None], F[:, :n])[:, 0]
             if beta != 1.0:
-                mixed = mixed + (1 - beta) * torch.bmm(alpha[:, None], X[:, :n])[:, 0]
-            z_next = mixed.reshape(z0.shape)
-            bad = ~torch.isfinite(z_next.reshape(b, -1)).all(1)
-            if bool(bad.any()):  # singular history: fall back to the plain step for those samples
-                z_next = torch.where(bad.reshape(-1, *([1] * (z0.dim() - 1))), fz, z_next)
-        z = tracker.freeze(z_next)
+                z_next = beta * z_next + (1 - beta) * torch.bmm(alpha[:, None], X[:, :n])[:, 0]
+            z_next = z_next.reshape(z0.shape)
+        z = z_next if bool(tracker.active.all()) else tracker.freeze(z_next)  # noqa: F841 (read at loop top; ruff misreads the del)
     return tracker.finish()

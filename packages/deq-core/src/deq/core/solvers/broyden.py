@@ -50,38 +50,45 @@ def broyden(
     if m < 1:
         raise ValueError(f"broyden: memory m must be >= 1, got {m}")
     tracker = Tracker("broyden", z0, tol, stop_mode, divergence_ratio)
-    b = z0.shape[0]
-    d = z0[0].numel()
-    U = torch.zeros(b, m, d, dtype=z0.dtype, device=z0.device)
-    V = torch.zeros_like(U)
+    b, d = z0.shape[0], z0[0].numel()
+    U = torch.empty(b, m, d, dtype=z0.dtype, device=z0.device)  # only the filled prefix is ever read
+    V = torch.empty_like(U)
+    used = 0
 
     def apply_B(x: Tensor) -> Tensor:  # B x = -x + U (V^H x)
-        return -x + torch.bmm(_inner(V, x)[:, None], U)[:, 0]
+        return -x if used == 0 else -x + torch.bmm(_inner(V[:, :used], x)[:, None], U[:, :used])[:, 0]
 
     def apply_BH(x: Tensor) -> Tensor:  # B^H x = -x + V (U^H x)
-        return -x + torch.bmm(_inner(U, x)[:, None], V)[:, 0]
+        return -x if used == 0 else -x + torch.bmm(_inner(U[:, :used], x)[:, None], V[:, :used])[:, 0]
 
     z = z0.reshape(b, d)
     fz = g(z0).reshape(b, d)
     r = fz - z
+    Br = -r
     for k in range(max_iter):
         active = tracker.observe(z.reshape(z0.shape), fz.reshape(z0.shape))
         if not bool(active.any()) or k == max_iter - 1:
             break
-        step = torch.where(active[:, None], -apply_B(r), torch.zeros_like(r))  # stopped samples stay put
+        step = torch.where(active[:, None], -Br, torch.zeros_like(r))  # stopped samples stay put
         z = z + step
         fz = g(z.reshape(z0.shape)).reshape(b, d)
         r_new = fz - z
         dr = r_new - r
+        Br_new = apply_B(r_new)
+        B_dr = Br_new - Br  # B dr = B r_new - B r: no third product with B
         v = apply_BH(step)
         denom = (v.conj() * dr).sum(1)
         ok = active & torch.isfinite(denom) & (denom.abs() > 1e-30)
-        u = (step - apply_B(dr)) / torch.where(ok, denom, torch.ones_like(denom))[:, None]
+        u = (step - B_dr) / torch.where(ok, denom, torch.ones_like(denom))[:, None]
+        u = torch.where(ok[:, None], u, torch.zeros_like(u))
+        v = torch.where(ok[:, None], v, torch.zeros_like(v))
         slot = k % m
         if slot == 0 and k > 0:  # memory full: restart from B = -I (overwriting the oldest pair diverges)
-            U.zero_()
-            V.zero_()
-        U[:, slot] = torch.where(ok[:, None], u, torch.zeros_like(u))
-        V[:, slot] = torch.where(ok[:, None], v, torch.zeros_like(v))
+            used = 0
+            Br_new = -r_new
+        U[:, slot] = u
+        V[:, slot] = v
+        used = slot + 1
+        Br = Br_new + u * (v.conj() * r_new).sum(1, keepdim=True)  # B_new r_new by the rank-one update
         r = r_new
     return tracker.finish()
