@@ -120,3 +120,20 @@ def test_fixed_point_value_is_the_equilibrium():
 def test_bad_backward_name():
     with pytest.raises(ValueError, match="backward must be one of"):
         DEQ(TanhMap(2), backward="implicit")
+
+
+def test_bound_method_map_gets_parameter_gradients_without_input_grad():
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = TanhMap(6)
+
+        def step(self, z, x):
+            return self.inner(z, x)
+
+    block = Block()
+    x = torch.randn(2, 6, dtype=torch.float64)  # no grad on the input
+    z, _ = DEQ(block.step, tol=1e-10)(torch.zeros_like(x), x)
+    assert z.requires_grad
+    z.sum().backward()
+    assert block.inner.W.grad is not None

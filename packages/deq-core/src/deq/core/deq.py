@@ -112,7 +112,8 @@ class DEQ(nn.Module):
         return z_out, info
 
     def _needs_grad(self, inputs: tuple[Any, ...]) -> bool:
-        params = self.f.parameters() if isinstance(self.f, nn.Module) else ()
+        owner = self.f if isinstance(self.f, nn.Module) else getattr(self.f, "__self__", None)  # bound method
+        params = owner.parameters() if isinstance(owner, nn.Module) else ()
         return any(p.requires_grad for p in params) or any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
 
     def _make_hook(self, z_leaf: Tensor, z_out: Tensor) -> Callable[[Tensor], Tensor]:
