@@ -6,7 +6,7 @@
 2. Stability (Fig. 1-2): PSNR after K = 10 .. 500 iterations of DE-GAP (Anderson), of plain PnP-GAP /
    GAP-TV with a fixed denoiser, and of the map trained for one step only (unrolled-style, not as an
    equilibrium), on a 64x64 crop of Drop's first snapshot; a PNG plot.
-3. Time per 256x256x8 measurement (Table 2).
+3. Time per 256x256x8 measurement (Table 2), from the runs of 1.
 4. Peak training memory of one DE-GAP step (implicit backward) vs the same map unrolled 10 and 20 stages.
 5. Theorem 2 check: the local Lipschitz constant of the trained map at the fixed point.
 """
@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from deq.core.bench import markdown_table, median_time, peak_memory, write_section
+from deq.core.bench import markdown_table, peak_memory, write_section
 from deq.core.data import find_data
 from deq.core.metrics import psnr, ssim
 
@@ -41,8 +41,9 @@ def _methods(weights: str | None) -> tuple[dict[str, Any], list[str]]:
     return build_methods(weights, None)
 
 
-def scene_table(methods: dict[str, Any], data_dir: str | None, groups: int | None) -> tuple[str, dict[str, dict[str, float]]]:
-    """Section 1: per-scene PSNR/SSIM (mean over the scene's snapshots) and the paper's values."""
+def scene_table(methods: dict[str, Any], data_dir: str | None, groups: int | None) -> tuple[str, dict[str, dict[str, Any]]]:
+    """Section 1: per-scene PSNR/SSIM (mean over the scene's snapshots) and the paper's values; also returns
+    ``results[scene][method] = {"psnr": mean, "first": PSNR of snapshot 1, "seconds": s per snapshot}``."""
     from deq.models.sci.io import load_cacti_mat
     from deq.operators.sci import CACTI
 
@@ -58,8 +59,9 @@ def scene_table(methods: dict[str, Any], data_dir: str | None, groups: int | Non
             t0 = time.perf_counter()
             rec = torch.cat([model.reconstruct(y[i : i + 1], op) for i in range(n)]).clamp(0, 1)
             seconds = (time.perf_counter() - t0) / n
-            p, s = float(psnr(rec, x).mean()), float(ssim(rec, x).mean())
-            results.setdefault(scene, {})[name] = p
+            per = psnr(rec, x)
+            p, s = float(per.mean()), float(ssim(rec, x).mean())
+            results.setdefault(scene, {})[name] = {"psnr": p, "first": float(per[0]), "seconds": seconds}
             paper = PAPER.get(scene, {})
             ref = {"GAP-TV": "GAP-TV", "PnP-GAP": "PnP-FFDnet", "DE-GAP": "DE-GAP-CNN"}.get(name)
             pp = paper.get(ref, (None, None))[0] if ref else None
@@ -67,26 +69,24 @@ def scene_table(methods: dict[str, Any], data_dir: str | None, groups: int | Non
                          f"{p - pp:+.2f}" if pp else "-", n, f"{seconds:.1f}"))
             print(f"  {scene} {name}: {p:.2f} dB, SSIM {s:.4f} ({n} snapshot(s), {seconds:.1f} s each)", flush=True)
     for name in methods:
-        vals = [results[s][name] for s in ("drop40", "runner40")]
+        vals = [results[s][name]["psnr"] for s in ("drop40", "runner40")]
         rows.append(("mean Drop+Runner", name, f"{sum(vals) / 2:.2f}", "", "", "", "", ""))
     header = ["scene", "method", "PSNR (dB)", "SSIM", "paper PSNR", "ours - paper", "snapshots", "s / snapshot (CPU)"]
     return markdown_table(header, rows), results
 
 
-def mask_mismatch(model: Any, data_dir: str | None) -> str:
-    """DE-GAP on Drop's first snapshot, re-measured with another random mask (no retraining)."""
+def mask_mismatch(model: Any, data_dir: str | None, benchmark_psnr: float) -> str:
+    """DE-GAP on Drop's first snapshot re-measured with another random mask (no retraining), beside its
+    PSNR with the benchmark mask (from the scene table)."""
     from deq.models.sci.io import load_cacti_mat, load_mask_mat, mask_from_array
     from deq.operators.sci import CACTI
 
     data = load_cacti_mat(find_data("sci/drop40_cacti.mat", data_dir))
     x = data.video_batch()[:1]
-    rows = []
-    for label, mask in (("benchmark mask", data.mask),
-                        ("efficientsci_mask.mat", mask_from_array(load_mask_mat(find_data("sci/masks/efficientsci_mask.mat", data_dir)), "mask"))):
-        op = CACTI(mask)
-        rec = model.reconstruct(op(x), op).clamp(0, 1)
-        rows.append((label, f"{float(psnr(rec, x)):.2f}", f"{float(ssim(rec, x)):.4f}"))
-    return markdown_table(["mask (Drop, snapshot 1)", "DE-GAP PSNR (dB)", "SSIM"], rows)
+    op = CACTI(mask_from_array(load_mask_mat(find_data("sci/masks/efficientsci_mask.mat", data_dir)), "mask"))
+    rec = model.reconstruct(op(x), op).clamp(0, 1)
+    rows = [("benchmark mask (drop40_cacti.mat)", f"{benchmark_psnr:.2f}"), ("masks/efficientsci_mask.mat", f"{float(psnr(rec, x)):.2f}")]
+    return markdown_table(["mask (Drop, snapshot 1)", "DE-GAP PSNR (dB)"], rows)
 
 
 def _crop_problem(data_dir: str | None, size: int = 64) -> tuple[torch.Tensor, Any, torch.Tensor]:
@@ -157,23 +157,15 @@ def stability(model: Any, pnp: Any, pre_map: Any, data_dir: str | None, ks: tupl
     rows = []
     for name, (_, ps) in curves.items():
         tail = [p for k, p in zip(ks, ps) if k >= 50]
-        rows.append([name] + [f"{p:.2f}" for p in ps] + [f"{max(tail) - min(tail):.3f}"])
+        rows.append([name] + [f"{p:.2f}" for p in ps] + [f"{max(tail) - min(tail):.3f}" if tail else "-"])
     return markdown_table(header, rows)
 
 
-def timing(methods: dict[str, Any], data_dir: str | None) -> str:
-    """Section 3: median seconds per 256x256x8 measurement."""
-    from deq.models.sci.io import load_cacti_mat
-    from deq.operators.sci import CACTI
-
-    data = load_cacti_mat(find_data("sci/drop40_cacti.mat", data_dir))
-    y, op = data.meas_batch()[:1], CACTI(data.mask)
+def timing(results: dict[str, dict[str, Any]]) -> str:
+    """Section 3: seconds per 256x256x8 Drop measurement, as timed in section 1."""
     paper = {"GAP-TV": "4.2 (GPU)", "DE-GAP": "1.90 (GPU)"}
-    rows = []
-    for name, model in methods.items():
-        t = median_time(lambda: model.reconstruct(y, op), repeats=1, warmup=0)
-        rows.append((name, f"{t:.1f}", paper.get(name, "-")))
-    return markdown_table(["method", "s / measurement (this CPU)", "paper Table 2 (s)"], rows)
+    rows = [(name, f"{r['seconds']:.1f}", paper.get(name, "-")) for name, r in results["drop40"].items()]
+    return markdown_table(["method", "s / measurement (this CPU, 1 thread)", "paper Table 2 (s)"], rows)
 
 
 def training_memory(model: Any, size: int = 128) -> str:
@@ -233,14 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         print("NOTE:", note)
     print("1. per-scene PSNR/SSIM", flush=True)
-    table, _ = scene_table(methods, args.data_dir, args.groups)
+    table, results = scene_table(methods, args.data_dir, args.groups)
     parts = [f"## Video SCI (deq-models-sci)\n\nProduced by `{command.strip()}` on {platform.machine()} CPU, "
              f"{torch.get_num_threads()} thread(s), torch {torch.__version__}, shared with other jobs (times are indicative).",
              *[f"> {n}" for n in notes], "### Per-scene PSNR/SSIM (256x256, B = 8) vs Zhao et al. Table 1", table]
     degap = methods.get("DE-GAP")
     if degap is not None:
         print("   mask mismatch", flush=True)
-        parts += ["DE-GAP was trained on random masks of synthetic clips; here the benchmark mask and another mask:", mask_mismatch(degap, args.data_dir)]
+        parts += ["DE-GAP was trained on random masks of synthetic clips; here the benchmark mask and another mask:", mask_mismatch(degap, args.data_dir, results["drop40"]["DE-GAP"]["first"])]
         from deq.models.sci.weights import STAGE1_WEIGHTS, load_degap
 
         stage1 = Path(args.pretrain_weights) if args.pretrain_weights else STAGE1_WEIGHTS
@@ -253,8 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         parts += ["### Convergence check (Theorem 2)", lipschitz(degap, args.data_dir)]
         print("4. memory", flush=True)
         parts += ["### Peak training memory: DE-GAP vs unrolled", training_memory(degap)]
-    print("3. timing", flush=True)
-    parts += ["### Time per measurement (Table 2)", timing(methods, args.data_dir)]
+    parts += ["### Time per measurement (Table 2)", timing(results)]
     text = "\n\n".join(parts)
     print(text)
     if not args.no_write:

@@ -77,7 +77,7 @@ def build_model(method: str, weights: str | None, max_iter: int | None) -> Any:
 
 def load_user_data(input_path: str, mask_path: str | None, scale: float | None, frames: int | None):
     """The :class:`~deq.models.sci.io.CactiData` of ``--input`` / ``--mask`` with the B check of ``--frames``."""
-    from deq.models.sci.io import SCIDataError, pick_array, read_mat, build_cacti, load_mask_mat
+    from deq.models.sci.io import SCIDataError, build_cacti, load_mask_mat, pick_array, read_mat
 
     arrays = read_mat(input_path)
     meas = pick_array(arrays, ("meas", "y"), Path(input_path))

@@ -19,7 +19,6 @@ from deq.core.metrics import psnr, ssim
 from deq.models.sci.figures import save_gif, save_grid
 from deq.models.sci.synthetic import demo_scene
 
-
 DEMO_METHODS = ("GAP-TV", "PnP-GAP", "DE-GAP")
 
 

@@ -41,7 +41,14 @@ from deq.core.metrics import psnr
 from deq.core.operator import LinearOperator
 from deq.models.sci.degap import DEGAP, SolverConfig
 from deq.models.sci.synthetic import SyntheticVideoDataset, load_image_folder
-from deq.models.sci.weights import DEFAULT_DENOISER, DEFAULT_DENOISER_OPTIONS, DEFAULT_RADIUS, build_degap, degap_config, save_degap
+from deq.models.sci.weights import (
+    DEFAULT_DENOISER,
+    DEFAULT_DENOISER_OPTIONS,
+    DEFAULT_RADIUS,
+    build_degap,
+    degap_config,
+    save_degap,
+)
 
 TRAIN_IMAGES = "natural/DnCNN_Train400"
 
