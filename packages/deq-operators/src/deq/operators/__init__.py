@@ -12,14 +12,13 @@ from deq.operators.kernels import gaussian_kernel
 from deq.operators.mri import CartesianMRI, column_mask, load_mask, radial_lines, radial_mask
 from deq.operators.noise import GaussianNoise, PoissonNoise
 from deq.operators.nufft import NUFFTMRI, radial_trajectory, spiral_trajectory
-from deq.operators.sci import CACTI, CactiData, load_cacti
+from deq.operators.sci import CACTI
 from deq.operators.simple import Denoising, Inpainting
 from deq.operators.sr import SuperResolution
 
 __all__ = [
     "CACTI",
     "Blur",
-    "CactiData",
     "CartesianMRI",
     "Denoising",
     "Dictionary",
@@ -31,7 +30,6 @@ __all__ = [
     "SuperResolution",
     "column_mask",
     "gaussian_kernel",
-    "load_cacti",
     "load_mask",
     "radial_lines",
     "radial_mask",

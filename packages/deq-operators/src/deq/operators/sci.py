@@ -13,9 +13,6 @@ values (binary or not).
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-
 import torch
 from torch import Tensor
 
@@ -79,42 +76,3 @@ class CACTI(LinearOperator):
         inv_gamma = inverse_gamma(gamma, y)
         d = self.phi_phi_t(z)
         return z + self.adjoint((y - self(z)) / (d + inv_gamma))
-
-
-@dataclass(frozen=True)
-class CactiData:
-    """A CACTI benchmark file in deq's layout.
-
-    Attributes:
-        mask: ``[T, H, W]`` float32, the file's mask (values as stored: binary, or 0..113 for real data).
-        meas: ``[N, 1, H, W]`` float32, ``N`` snapshots.
-        orig: ``[N, 1, T, H, W]`` float32 ground truth in the file's range (0..255), or ``None`` (real data).
-    """
-
-    mask: Tensor
-    meas: Tensor
-    orig: Tensor | None
-
-
-def load_cacti(path: str | os.PathLike[str]) -> CactiData:
-    """Read a CACTI ``.mat`` file (keys ``mask`` (H, W, T), ``meas`` (H, W[, N]), optional ``orig``
-    (H, W, N*T)) into :class:`CactiData`. ``CACTI(data.mask)(data.orig) == data.meas`` for the simulated
-    benchmarks (Drop, Runner, ...), exactly."""
-    from scipy.io import loadmat
-
-    raw = loadmat(os.fspath(path))
-    missing = [k for k in ("mask", "meas") if k not in raw]
-    if missing:
-        raise KeyError(f"{path}: not a CACTI file, missing key(s) {missing} (expected mask (H,W,T), meas (H,W[,N]))")
-    mask = torch.from_numpy(raw["mask"].astype("float32")).permute(2, 0, 1).contiguous()
-    t, h, w = mask.shape
-    meas = torch.from_numpy(raw["meas"].astype("float32"))
-    meas = meas.reshape(h, w, -1).permute(2, 0, 1).unsqueeze(1).contiguous()
-    orig = None
-    if "orig" in raw:
-        o = torch.from_numpy(raw["orig"].astype("float32"))
-        n = o.shape[-1] // t
-        if o.shape[:2] != (h, w) or n * t != o.shape[-1]:
-            raise ValueError(f"{path}: orig has shape {tuple(o.shape)}, expected ({h}, {w}, N*{t})")
-        orig = o.reshape(h, w, n, t).permute(2, 3, 0, 1).unsqueeze(1).contiguous()
-    return CactiData(mask=mask, meas=meas, orig=orig)
