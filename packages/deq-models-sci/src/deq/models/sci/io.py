@@ -23,8 +23,6 @@ import scipy.io as sio
 import torch
 from torch import Tensor
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-
 
 class SCIDataError(ValueError):
     """A SCI data file is missing a key or has inconsistent shapes; the message names file, key and shapes."""
@@ -201,25 +199,18 @@ def load_mask_mat(path: str | os.PathLike[str]) -> np.ndarray:
 def load_video_folder(path: str | os.PathLike[str], *, max_frames: int | None = None) -> Tensor:
     """Frames of a folder of images (sorted by name) as a grayscale video ``[F, H, W]`` in ``[0, 1]``.
 
-    Colour frames are converted to luminance (ITU-R 601); all frames must have one size.
+    Reading is deq-priors' :func:`~deq.priors.data.load_images` (colour frames become luminance); all frames
+    must have one size.
     """
-    from PIL import Image
+    from deq.priors.data import image_files, load_images
 
-    path = Path(path)
-    if not path.is_dir():
-        raise FileNotFoundError(f"video folder '{path}' does not exist")
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise SCIDataError(f"video folder '{path}' holds no image files ({', '.join(IMAGE_SUFFIXES)})")
-    files = files[:max_frames] if max_frames else files
-    frames = []
-    for f in files:
-        with Image.open(f) as im:
-            arr = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
-        if frames and arr.shape != frames[0].shape:
-            raise SCIDataError(f"video folder '{path}': frame '{f.name}' is {arr.shape}, the first frame is {frames[0].shape}")
-        frames.append(arr)
-    return torch.from_numpy(np.stack(frames))
+    frames = [im[0] for im in load_images(path, channels=1, limit=max_frames)]
+    for name, frame in zip(image_files(path), frames):
+        if frame.shape != frames[0].shape:
+            raise SCIDataError(
+                f"video folder '{path}': frame '{name.name}' is {tuple(frame.shape)}, the first frame is {tuple(frames[0].shape)}"
+            )
+    return torch.stack(frames)
 
 
 def save_reconstruction_mat(path: str | os.PathLike[str], video: Tensor, *, scale: float = 1.0) -> Path:

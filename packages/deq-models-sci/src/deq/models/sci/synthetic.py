@@ -16,15 +16,12 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
-
-from deq.models.sci.io import IMAGE_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -113,18 +110,11 @@ def random_binary_mask(frames: int, height: int, width: int, generator: torch.Ge
 
 
 def load_image_folder(path: str | os.PathLike[str]) -> list[Tensor]:
-    """Grayscale images ``[H, W]`` in ``[0, 1]`` of a folder (sorted by name)."""
-    from PIL import Image
+    """Grayscale images ``[H, W]`` in ``[0, 1]`` of a folder (sorted by name), read by deq-priors'
+    :func:`~deq.priors.data.load_images`."""
+    from deq.priors.data import load_images
 
-    path = Path(path)
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if path.is_dir() else []
-    if not files:
-        raise FileNotFoundError(f"no training images ({', '.join(IMAGE_SUFFIXES)}) in '{path}'")
-    images = []
-    for f in files:
-        with Image.open(f) as im:
-            images.append(torch.from_numpy(np.asarray(im.convert("L"), dtype=np.float32) / 255.0))
-    return images
+    return [im[0] for im in load_images(path, channels=1)]
 
 
 class SyntheticVideoDataset(Dataset):
