@@ -52,8 +52,9 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff over the packages, tests, examples and this file."""
-    session.install("ruff")
+    session.install("ruff==0.17.6")
     session.run("ruff", "check", "packages", "tests", "examples", "noxfile.py")
+    session.run("ruff", "format", "--check", "packages", "tests", "examples", "noxfile.py")
 
 
 @nox.session

@@ -24,12 +24,12 @@ def test_ssim_matches_scikit_image(shape):
     ours = ssim(x, ref)
     for i in range(shape[0]):
         slices = x[i].reshape(-1, *shape[-2:]).numpy(), ref[i].reshape(-1, *shape[-2:]).numpy()
-        theirs = np.mean([
-            metrics.structural_similarity(
-                a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1.0
-            )
-            for a, b in zip(*slices)
-        ])
+        theirs = np.mean(
+            [
+                metrics.structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1.0)
+                for a, b in zip(*slices)
+            ]
+        )
         assert abs(float(ours[i]) - theirs) < 1e-3
 
 

@@ -7,7 +7,9 @@ import torch
 
 from deq.operators import Blur, CartesianMRI, SuperResolution, column_mask, gaussian_kernel
 
-dinv = pytest.importorskip("deepinv", reason="DeepInverse (a test-only peer) is not installed here; tox -e all runs these comparisons")
+dinv = pytest.importorskip(
+    "deepinv", reason="DeepInverse (a test-only peer) is not installed here; tox -e all runs these comparisons"
+)
 
 
 def test_cartesian_mri_matches_deepinv_forward_and_adjoint() -> None:

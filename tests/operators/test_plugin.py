@@ -8,7 +8,17 @@ import pytest
 
 from deq.core.registry import Registry
 
-NAMES = {"cacti", "mri-cartesian", "mri-nufft", "ct-parallel", "super-resolution", "blur", "dictionary", "inpainting", "denoising"}
+NAMES = {
+    "cacti",
+    "mri-cartesian",
+    "mri-nufft",
+    "ct-parallel",
+    "super-resolution",
+    "blur",
+    "dictionary",
+    "inpainting",
+    "denoising",
+}
 
 
 def test_every_operator_and_the_benchmark_are_registered() -> None:
@@ -30,10 +40,13 @@ def test_entry_point_is_installed() -> None:
     assert eps.get("operators") == "deq.operators.plugin"
 
 
-@pytest.mark.parametrize(("module", "extra", "build"), [
-    ("sigpy", "nufft", lambda ops, torch: ops.NUFFTMRI(torch.zeros(4, 2), (8, 8))),
-    ("odl", "ct", lambda ops, torch: ops.ParallelBeamCT(8, 4)),
-])
+@pytest.mark.parametrize(
+    ("module", "extra", "build"),
+    [
+        ("sigpy", "nufft", lambda ops, torch: ops.NUFFTMRI(torch.zeros(4, 2), (8, 8))),
+        ("odl", "ct", lambda ops, torch: ops.ParallelBeamCT(8, 4)),
+    ],
+)
 def test_missing_extra_names_the_pip_command(monkeypatch, module, extra, build) -> None:
     import sys
 

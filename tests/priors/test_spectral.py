@@ -47,7 +47,10 @@ def test_power_iteration_matches_dense_operator_norm(conv, shape):
 
 
 def test_normalized_layers_are_one_lipschitz():
-    for conv, shape, cls in [(nn.Conv2d(3, 8, 3, padding=1), (3, 16, 16), RealSpectralNormConv2d), (nn.Conv3d(1, 4, 3, padding=1), (1, 4, 8, 8), RealSpectralNormConv3d)]:
+    for conv, shape, cls in [
+        (nn.Conv2d(3, 8, 3, padding=1), (3, 16, 16), RealSpectralNormConv2d),
+        (nn.Conv3d(1, 4, 3, padding=1), (1, 4, 8, 8), RealSpectralNormConv3d),
+    ]:
         layer = cls(conv)
         x = torch.randn(2, *shape)
         for _ in range(20):  # training-mode forwards refine u

@@ -39,8 +39,22 @@ def _write_case(tmp_path, b=4, n=2, size=24):
 def test_reconstruct_round_trip(tmp_path, capsys):
     orig = _write_case(tmp_path)
     out = tmp_path / "out"
-    rc = deq_main(["reconstruct", "sci", "--input", str(tmp_path / "meas.mat"), "--mask", str(tmp_path / "mask.mat"),
-                   "--output", str(out), "--method", "gap-tv", "--max-iter", "10"])
+    rc = deq_main(
+        [
+            "reconstruct",
+            "sci",
+            "--input",
+            str(tmp_path / "meas.mat"),
+            "--mask",
+            str(tmp_path / "mask.mat"),
+            "--output",
+            str(out),
+            "--method",
+            "gap-tv",
+            "--max-iter",
+            "10",
+        ]
+    )
     assert rc == 0
     recon = sio.loadmat(out / "recon.mat")["recon"]
     assert recon.shape == orig.shape and (out / "recon_frames.png").is_file()
@@ -60,12 +74,26 @@ def test_reconstruct_errors(tmp_path):
     with pytest.raises(SCIDataError, match="same height and width"):
         deq_main(base + ["--mask", str(tmp_path / "mask_small.mat")])
     with pytest.raises(WeightsError, match="missing.pt"):
-        deq_main(base[:-2] + ["--mask", str(tmp_path / "mask.mat"), "--method", "de-gap", "--weights", str(tmp_path / "missing.pt")])
+        deq_main(
+            base[:-2] + ["--mask", str(tmp_path / "mask.mat"), "--method", "de-gap", "--weights", str(tmp_path / "missing.pt")]
+        )
 
 
 def test_demo_without_weights_says_so(tmp_path, capsys):
-    rc = deq_main(["demo", "sci", "--output", str(tmp_path / "demo"), "--size", "32", "--weights", str(tmp_path / "none.pt"),
-                   "--methods", "GAP-TV,DE-GAP"])
+    rc = deq_main(
+        [
+            "demo",
+            "sci",
+            "--output",
+            str(tmp_path / "demo"),
+            "--size",
+            "32",
+            "--weights",
+            str(tmp_path / "none.pt"),
+            "--methods",
+            "GAP-TV,DE-GAP",
+        ]
+    )
     text = capsys.readouterr().out
     assert rc == 0 and "DE-GAP skipped" in text and "GAP-TV" in text and str((tmp_path / "demo").resolve()) in text
     assert (tmp_path / "demo" / "sci_demo_frames.png").is_file() and (tmp_path / "demo" / "sci_demo.gif").is_file()
@@ -76,9 +104,32 @@ def test_tiny_training_run_resumes_and_ships_loadable_weights(tmp_path, shared_d
     from deq.models.sci.weights import load_degap
 
     data_dir = shared_data("natural/DnCNN_Train400").parent.parent
-    common = ["--data-dir", str(data_dir), "--size", "16", "--frames", "4", "--batch", "1", "--pretrain-steps", "2",
-              "--max-iter", "3", "--val-images", "2", "--val-clips", "1", "--denoiser-options", json.dumps({"depth": 2, "width": 4}),
-              "--checkpoint", str(tmp_path / "c.ckpt"), "--weights-out", str(tmp_path / "w.pt"), "--ckpt-every", "1"]
+    common = [
+        "--data-dir",
+        str(data_dir),
+        "--size",
+        "16",
+        "--frames",
+        "4",
+        "--batch",
+        "1",
+        "--pretrain-steps",
+        "2",
+        "--max-iter",
+        "3",
+        "--val-images",
+        "2",
+        "--val-clips",
+        "1",
+        "--denoiser-options",
+        json.dumps({"depth": 2, "width": 4}),
+        "--checkpoint",
+        str(tmp_path / "c.ckpt"),
+        "--weights-out",
+        str(tmp_path / "w.pt"),
+        "--ckpt-every",
+        "1",
+    ]
     assert train_main(common + ["--steps", "0"]) == 0
     assert torch.load(tmp_path / "c.ckpt", weights_only=True)["step"] == 2
     assert train_main(common + ["--steps", "1", "--resume"]) == 0

@@ -46,7 +46,10 @@ def test_pnp_loops_with_identity_denoiser_converge_to_consistency():
     video = torch.rand(1, 1, 4, 8, 8, dtype=torch.float64)
     op = CACTI((torch.rand(4, 8, 8) > 0.5).double())
     y = op(video)
-    for run in (lambda: pnp_gap(op, y, lambda v, s: v, [0.0] * 3), lambda: pnp_admm(op, y, lambda v, s: v, [0.0] * 200, gamma=1e-3)):
+    for run in (
+        lambda: pnp_gap(op, y, lambda v, s: v, [0.0] * 3),
+        lambda: pnp_admm(op, y, lambda v, s: v, [0.0] * 200, gamma=1e-3),
+    ):
         x = run()
         assert (op(x) - y).abs().max() < 1e-3
 

@@ -47,6 +47,5 @@ def load_checked(path: str | os.PathLike[str], *, how_to_obtain: str = "", map_l
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # corrupted, truncated, or not a weights-only file
         raise WeightsError(
-            f"weight file '{path}' could not be read ({type(exc).__name__}: {exc}); it may be corrupted or "
-            f"truncated.{hint}"
+            f"weight file '{path}' could not be read ({type(exc).__name__}: {exc}); it may be corrupted or truncated.{hint}"
         ) from exc

@@ -43,9 +43,7 @@ def jacobian_frobenius(
     return total / (n_samples * z[0].numel())
 
 
-def jacobian_spectral_norm(
-    f: Callable[..., Tensor], z: Tensor, *inputs: Any, n_iter: int = 50, tol: float = 1e-4
-) -> Tensor:
+def jacobian_spectral_norm(f: Callable[..., Tensor], z: Tensor, *inputs: Any, n_iter: int = 50, tol: float = 1e-4) -> Tensor:
     """Largest singular value of ``J_f(z)`` per sample, ``[B]``, by power iteration on ``J^T J``.
 
     Uses a vector-Jacobian product and, for ``J v``, the double-vjp identity ``J v = d/du <J^T u, v>``;

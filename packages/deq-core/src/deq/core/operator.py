@@ -109,9 +109,7 @@ class LinearOperator(nn.Module):
         """``A^H A x``."""
         return self.adjoint(self.forward(x))
 
-    def prox_l2(
-        self, z: Tensor, y: Tensor, gamma: float | Tensor, *, tol: float = 1e-6, max_iter: int = 100
-    ) -> Tensor:
+    def prox_l2(self, z: Tensor, y: Tensor, gamma: float | Tensor, *, tol: float = 1e-6, max_iter: int = 100) -> Tensor:
         """``argmin_x 1/2 ||A x - y||^2 + 1/(2 gamma) ||x - z||^2``.
 
         Solves ``(A^H A + I/gamma) x = A^H y + z/gamma`` by conjugate gradient, warm-started at ``z``;
@@ -121,9 +119,7 @@ class LinearOperator(nn.Module):
         rhs = self.adjoint(y) + inv_gamma * z
         return conjugate_gradient(lambda v: self.normal(v) + inv_gamma * v, rhs, z, tol=tol, max_iter=max_iter)
 
-    def example_input(
-        self, x_shape: Sequence[int] | None = None, *, dtype: torch.dtype | None = None, device=None
-    ) -> Tensor:
+    def example_input(self, x_shape: Sequence[int] | None = None, *, dtype: torch.dtype | None = None, device=None) -> Tensor:
         """A random input ``[B, *in_shape]`` (``x_shape`` gives the full shape if ``in_shape`` has free sizes),
         by default in the precision of the operator's buffers."""
         shape = self._full_input_shape(x_shape)

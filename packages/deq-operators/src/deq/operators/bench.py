@@ -54,17 +54,40 @@ def _cases(batch: int, size: int, ct_size: int):
     mask = column_mask((size, size), 4, centered=True)
     blur_k, sr_k = gaussian_kernel(9, 5**0.5), gaussian_kernel(7, 1.6)
     img = lambda c, s: torch.rand(batch, c, s, s, generator=g)  # noqa: E731
-    yield ("Cartesian MRI 4x", CartesianMRI(mask, representation="real2", centered=True),
-           dinv.physics.MRI(mask=mask, img_size=(size, size)), img(2, size), {}, {})
-    yield ("FFT blur 9x9", Blur(blur_k), dinv.physics.BlurFFT(img_size=(3, size, size), filter=blur_k[None, None]),
-           img(3, size), {}, {})
+    yield (
+        "Cartesian MRI 4x",
+        CartesianMRI(mask, representation="real2", centered=True),
+        dinv.physics.MRI(mask=mask, img_size=(size, size)),
+        img(2, size),
+        {},
+        {},
+    )
+    yield (
+        "FFT blur 9x9",
+        Blur(blur_k),
+        dinv.physics.BlurFFT(img_size=(3, size, size), filter=blur_k[None, None]),
+        img(3, size),
+        {},
+        {},
+    )
     for factor in (2, 4):
-        yield (f"super-resolution x{factor}", SuperResolution(sr_k, factor),
-               dinv.physics.Downsampling(img_size=(3, size, size), filter=sr_k[None, None], factor=factor, padding="circular"),
-               img(3, size), {}, {})
+        yield (
+            f"super-resolution x{factor}",
+            SuperResolution(sr_k, factor),
+            dinv.physics.Downsampling(img_size=(3, size, size), filter=sr_k[None, None], factor=factor, padding="circular"),
+            img(3, size),
+            {},
+            {},
+        )
     cg = {"tol": 1e-12, "max_iter": 10}
-    yield (f"CT 200 views ({ct_size}x{ct_size})", ParallelBeamCT(ct_size, 200),
-           dinv.physics.Tomography(angles=200, img_width=ct_size, circle=False), img(1, ct_size), cg, cg)
+    yield (
+        f"CT 200 views ({ct_size}x{ct_size})",
+        ParallelBeamCT(ct_size, 200),
+        dinv.physics.Tomography(angles=200, img_width=ct_size, circle=False),
+        img(1, ct_size),
+        cg,
+        cg,
+    )
 
 
 def run(batch: int = 8, size: int = 256, ct_size: int = 256, repeats: int = 5) -> str:
@@ -82,10 +105,30 @@ def run(batch: int = 8, size: int = 256, ct_size: int = 256, repeats: int = 5) -
         )
         px_ours, px_theirs = ours.prox_l2(z, y_ours, gamma, **prox_ours), theirs.prox_l2(z, y_theirs, gamma, **prox_theirs)
         px_diff = f"{_rel(px_ours, px_theirs):.1e}" if comparable else "n/a"
-        rows.append([name, 1e3 * t_fa[0], 1e3 * t_fa[1], f"{t_fa[0] / t_fa[1]:.2f}",
-                     1e3 * t_px[0], 1e3 * t_px[1], f"{t_px[0] / t_px[1]:.2f}", a_diff, px_diff])
-    header = ["operator", "fwd+adj ours (ms)", "fwd+adj DeepInverse (ms)", "ratio", "prox ours (ms)",
-              "prox DeepInverse (ms)", "ratio", "rel. diff A x", "rel. diff prox"]
+        rows.append(
+            [
+                name,
+                1e3 * t_fa[0],
+                1e3 * t_fa[1],
+                f"{t_fa[0] / t_fa[1]:.2f}",
+                1e3 * t_px[0],
+                1e3 * t_px[1],
+                f"{t_px[0] / t_px[1]:.2f}",
+                a_diff,
+                px_diff,
+            ]
+        )
+    header = [
+        "operator",
+        "fwd+adj ours (ms)",
+        "fwd+adj DeepInverse (ms)",
+        "ratio",
+        "prox ours (ms)",
+        "prox DeepInverse (ms)",
+        "ratio",
+        "rel. diff A x",
+        "rel. diff prox",
+    ]
     import deepinv
 
     text = (

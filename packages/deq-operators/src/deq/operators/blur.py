@@ -137,9 +137,7 @@ class Blur(LinearOperator):
             size = tuple(y.shape[-2:])
         return self._pad_adjoint(self._conv(y, transpose=True), size)
 
-    def prox_l2(
-        self, z: Tensor, y: Tensor, gamma: float | Tensor, *, tol: float = 1e-6, max_iter: int = 100
-    ) -> Tensor:
+    def prox_l2(self, z: Tensor, y: Tensor, gamma: float | Tensor, *, tol: float = 1e-6, max_iter: int = 100) -> Tensor:
         """``argmin_x 1/2 ||k * x - y||^2 + 1/(2 gamma) ||x - z||^2``. FFT: closed form
         ``x = F^-1[(conj(K) Y + Z / gamma) / (|K|^2 + 1 / gamma)]`` (``tol``/``max_iter`` unused); spatial: CG."""
         if self.method != "fft":

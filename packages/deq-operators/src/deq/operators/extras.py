@@ -13,6 +13,5 @@ def require(module: str, extra: str, owner: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as exc:
         raise ImportError(
-            f"{owner} needs the '{module}' package, part of the optional extra '{extra}': "
-            f'pip install "deq-operators[{extra}]"'
+            f"{owner} needs the '{module}' package, part of the optional extra '{extra}': pip install \"deq-operators[{extra}]\""
         ) from exc

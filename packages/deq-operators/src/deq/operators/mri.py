@@ -135,9 +135,7 @@ class CartesianMRI(LinearOperator):
             img = (self._maps_for(k)[:, :, 0].conj() * img).sum(dim=1, keepdim=True)
         return _to_real2(img) if self.representation == "real2" else img
 
-    def prox_l2(
-        self, z: Tensor, y: Tensor, gamma: float | Tensor, *, tol: float = 1e-6, max_iter: int = 100
-    ) -> Tensor:
+    def prox_l2(self, z: Tensor, y: Tensor, gamma: float | Tensor, *, tol: float = 1e-6, max_iter: int = 100) -> Tensor:
         """``argmin_x 1/2 ||A x - y||^2 + 1/(2 gamma) ||x - z||^2``. Single coil: closed form, diagonal in
         k-space, ``x = F^H[(M ⊙ y + F z / gamma) / (M^2 + 1/gamma)]`` (``tol``/``max_iter`` unused);
         multi-coil: conjugate gradient."""

@@ -45,7 +45,9 @@ def spiral_trajectory(size: int, n_interleaves: int, n_readout: int, *, turns: f
         raise ValueError(f"spiral_trajectory: need n_interleaves >= 1 and n_readout >= 2, got {n_interleaves}, {n_readout}")
     turns = size / (2 * n_interleaves) if turns is None else turns
     t = torch.arange(n_readout, dtype=torch.float64) / n_readout
-    phase = 2 * math.pi * turns * t[None, :] + 2 * math.pi * torch.arange(n_interleaves, dtype=torch.float64)[:, None] / n_interleaves
+    phase = (
+        2 * math.pi * turns * t[None, :] + 2 * math.pi * torch.arange(n_interleaves, dtype=torch.float64)[:, None] / n_interleaves
+    )
     radius = (size / 2) * t[None, :]
     return torch.stack([radius * torch.cos(phase), radius * torch.sin(phase)], dim=-1).reshape(-1, 2).float()
 
@@ -90,7 +92,9 @@ class NUFFTMRI(LinearOperator):
         if isinstance(density, Tensor):
             weights = density.to(torch.float64).reshape(-1)
             if weights.shape[0] != coord.shape[0] or bool((weights < 0).any()):
-                raise ValueError(f"NUFFTMRI: density must be [K={coord.shape[0]}] non-negative weights, got {list(density.shape)}")
+                raise ValueError(
+                    f"NUFFTMRI: density must be [K={coord.shape[0]}] non-negative weights, got {list(density.shape)}"
+                )
         elif density == "none":
             return torch.ones(coord.shape[0], dtype=torch.float64)
         elif density == "ramp":

@@ -48,8 +48,7 @@ class SuperResolution(LinearOperator):
         s = self.factor
         if h % s or w % s:
             raise ValueError(
-                f"SuperResolution: image {h}x{w} is not divisible by the factor {s}; expected shape "
-                f"[B, C, {s}*h, {s}*w]"
+                f"SuperResolution: image {h}x{w} is not divisible by the factor {s}; expected shape [B, C, {s}*h, {s}*w]"
             )
         check_kernel_fits(self.kernel, x, "SuperResolution")
 

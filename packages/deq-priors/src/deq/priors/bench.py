@@ -48,7 +48,16 @@ def throughput_table(repeats: int) -> str:
             mem = peak_memory(fn)
         params = sum(p.numel() for p in model.parameters())
         n_images = shape[0] * (shape[2] if len(shape) == 5 else 1)
-        rows.append([name, json.dumps(options) if options else "defaults", "x".join(map(str, shape)), params, round(n_images / t, 2), round(mem / 2**20, 1)])
+        rows.append(
+            [
+                name,
+                json.dumps(options) if options else "defaults",
+                "x".join(map(str, shape)),
+                params,
+                round(n_images / t, 2),
+                round(mem / 2**20, 1),
+            ]
+        )
     return markdown_table(["prior", "options", "input", "parameters", "images/s", "peak tensor MiB"], rows)
 
 
@@ -61,7 +70,9 @@ def deepinv_dncnn_like(ours: torch.nn.Module) -> torch.nn.Module:
     import deepinv
 
     convs = [m for m in ours.body if isinstance(m, torch.nn.Conv2d)]
-    theirs = deepinv.models.DnCNN(in_channels=ours.in_channels, out_channels=ours.in_channels, depth=len(convs), nf=convs[0].out_channels, pretrained=None).eval()
+    theirs = deepinv.models.DnCNN(
+        in_channels=ours.in_channels, out_channels=ours.in_channels, depth=len(convs), nf=convs[0].out_channels, pretrained=None
+    ).eval()
     with torch.no_grad():
         for i, (a, b) in enumerate(zip(convs, [theirs.in_conv, *theirs.conv_list, theirs.out_conv], strict=True)):
             sign = -1.0 if i == len(convs) - 1 else 1.0
@@ -86,7 +97,10 @@ def deepinv_table(repeats: int) -> str:
         t_theirs = median_time(lambda: theirs(x, 25 / 255), repeats=repeats)
     rows = [["deq.priors DnCNN", round(8 / t_ours, 2)], [f"deepinv {deepinv.__version__} DnCNN", round(8 / t_theirs, 2)]]
     table = markdown_table(["implementation (20 layers, 64 ch, bias, no BN, residual)", "images/s"], rows)
-    return f"{table}\n\nSame weights, max |difference| of outputs = {diff:.2e}; ratio ours / deepinv = {t_theirs / t_ours:.3f} (throughput)."
+    return (
+        f"{table}\n\nSame weights, max |difference| of outputs = {diff:.2e}; "
+        f"ratio ours / deepinv = {t_theirs / t_ours:.3f} (throughput)."
+    )
 
 
 #: DnCNN-S on BSD68 at sigma 15, 25, 50 (Zhang et al. 2017, Table 2)
@@ -111,7 +125,8 @@ def weights_provenance() -> str:
             f"- `{name}`: {meta['prior']} {json.dumps(meta['options'])}, {meta['parameters']:,} parameters; "
             f"{meta['epochs']} epochs / {meta['steps']} steps / {meta['patches_seen']:,} patches in "
             f"{meta['train_seconds'] / 60:.1f} min on {meta['train_device']}; final validation PSNR "
-            f"{json.dumps({k: round(v, 2) for k, v in meta['final_val_psnr'].items()})} dB (sigma/255: PSNR) on {meta['val_data']}. Training command: `{meta['command']}`"
+            f"{json.dumps({k: round(v, 2) for k, v in meta['final_val_psnr'].items()})} dB (sigma/255: PSNR) "
+            f"on {meta['val_data']}. Training command: `{meta['command']}`"
         )
         bsd = meta["test_psnr"].get("BSD68", {})
         gaps = [f"{bsd[s] - ref:+.2f}" for s, ref in zip(("15", "25", "50"), DNCNN_BSD68, strict=True) if s in bsd]
@@ -125,7 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="deq bench priors", description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--part", choices=("all", "throughput", "weights"), default="all", help="throughput + DeepInverse comparison (section 'priors'), shipped-weights PSNR (section 'priors-weights'), or both")
+    p.add_argument(
+        "--part",
+        choices=("all", "throughput", "weights"),
+        default="all",
+        help="throughput + DeepInverse comparison (section 'priors'), shipped-weights PSNR (section 'priors-weights'), or both",
+    )
     p.add_argument("--output", default="docs/benchmarks.md")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)

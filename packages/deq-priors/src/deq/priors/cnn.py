@@ -36,7 +36,9 @@ class CNN(nn.Module):
     ) -> None:
         super().__init__()
         if depth < 2 or width < 1 or in_channels < 1:
-            raise ValueError(f"{type(self).__name__}: need depth >= 2, width >= 1, in_channels >= 1; got {depth}, {width}, {in_channels}")
+            raise ValueError(
+                f"{type(self).__name__}: need depth >= 2, width >= 1, in_channels >= 1; got {depth}, {width}, {in_channels}"
+            )
         self.in_channels, self.residual = in_channels, residual
         chans = [in_channels] + [width] * (depth - 1) + [in_channels]
         layers: list[nn.Module] = []
@@ -64,5 +66,7 @@ class HSICNN(CNN):
     """Hyperspectral prior of Gkillas et al. (sec. VI-B3): 4 convs, 64 filters 3x3, ReLU, real spectral
     norm on all layers; ``in_channels`` = number of bands (default 31)."""
 
-    def __init__(self, in_channels: int = 31, depth: int = 4, width: int = 64, residual: bool = True, spectral_norm: str | None = "real") -> None:
+    def __init__(
+        self, in_channels: int = 31, depth: int = 4, width: int = 64, residual: bool = True, spectral_norm: str | None = "real"
+    ) -> None:
         super().__init__(in_channels, depth, width, residual, True, spectral_norm)

@@ -19,7 +19,9 @@ def image_files(folder: str | os.PathLike[str]) -> list[Path]:
     """Sorted image files of ``folder``; a clear ``FileNotFoundError`` when it is absent or empty."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"image folder '{folder}' does not exist (pass --data-dir or set DEQ_DATA; see shared/data/README.md)")
+        raise FileNotFoundError(
+            f"image folder '{folder}' does not exist (pass --data-dir or set DEQ_DATA; see shared/data/README.md)"
+        )
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise FileNotFoundError(f"image folder '{folder}' holds no images with suffix {IMAGE_SUFFIXES}")

@@ -24,7 +24,9 @@ from deq.priors.train import build_prior, validate
 from deq.priors.weights import WEIGHTS_DIR
 
 
-def test_psnr(model: torch.nn.Module, sets: list[str], sigmas: list[float], data_dir: str | None = None) -> dict[str, dict[str, float]]:
+def test_psnr(
+    model: torch.nn.Module, sets: list[str], sigmas: list[float], data_dir: str | None = None
+) -> dict[str, dict[str, float]]:
     """``{set: {sigma: mean PSNR}}`` on the image folders ``sets`` (relative to the data root)."""
     out: dict[str, dict[str, float]] = {}
     for name in sets:
@@ -37,10 +39,18 @@ def _command(ck: dict[str, Any]) -> str:
     """The training command that produced checkpoint ``ck`` (paths shortened to RUN / INIT)."""
     cfg = ck["config"]
     parts = [f"--prior {ck['prior']}"] + [f"--opt {o}" for o in cfg["opt"]]
-    parts.append(f"--sigma {cfg['sigma']:g}" if cfg["sigma"] is not None else "--sigma-range {:g} {:g}".format(*cfg["sigma_range"]))
+    parts.append(
+        f"--sigma {cfg['sigma']:g}" if cfg["sigma"] is not None else "--sigma-range {:g} {:g}".format(*cfg["sigma_range"])
+    )
     keys = ("val_sigma", "val_limit", "patch", "batch", "patches_per_epoch", "epochs", "lr", "seed", "minutes", "threads")
-    parts += [f"--{k.replace('_', '-')} {cfg[k]:g}" if isinstance(cfg[k], float) else f"--{k.replace('_', '-')} {cfg[k]}" for k in keys if cfg.get(k) is not None]
-    parts += (["--cosine"] if cfg.get("cosine") else []) + (["--init INIT/checkpoint.pt"] if cfg.get("init") else []) + ["--out RUN"]
+    parts += [
+        f"--{k.replace('_', '-')} {cfg[k]:g}" if isinstance(cfg[k], float) else f"--{k.replace('_', '-')} {cfg[k]}"
+        for k in keys
+        if cfg.get(k) is not None
+    ]
+    parts += (
+        (["--cosine"] if cfg.get("cosine") else []) + (["--init INIT/checkpoint.pt"] if cfg.get("init") else []) + ["--out RUN"]
+    )
     return "python -m deq.priors.train " + " ".join(parts)
 
 
@@ -64,7 +74,14 @@ def _phases(ck: dict[str, Any]) -> list[dict[str, Any]]:
         ck = load_checked(cfg["init"], how_to_obtain="The --init checkpoint of this run is needed for its provenance.")
 
 
-def export(checkpoint: str, name: str, dest: Path = WEIGHTS_DIR, sets: list[str] | None = None, sigmas: list[float] | None = None, data_dir: str | None = None) -> dict[str, Any]:
+def export(
+    checkpoint: str,
+    name: str,
+    dest: Path = WEIGHTS_DIR,
+    sets: list[str] | None = None,
+    sigmas: list[float] | None = None,
+    data_dir: str | None = None,
+) -> dict[str, Any]:
     """Write ``dest/name.pt`` and ``dest/name.json`` from a training checkpoint; returns the provenance."""
     ck = load_checked(checkpoint, how_to_obtain="Train one with `python -m deq.priors.train`.")
     model = build_prior(ck["prior"], dict(ck["options"]))
@@ -96,7 +113,10 @@ def export(checkpoint: str, name: str, dest: Path = WEIGHTS_DIR, sets: list[str]
         "test_protocol": "AWGN with a fixed seed (1234), outputs clipped to [0, 1], PSNR on 8-bit images scaled to [0, 1]",
     }
     dest.mkdir(parents=True, exist_ok=True)
-    save_atomic({"prior": ck["prior"], "options": ck["options"], "state_dict": model.state_dict(), "provenance": provenance}, dest / f"{name}.pt").chmod(0o644)
+    save_atomic(
+        {"prior": ck["prior"], "options": ck["options"], "state_dict": model.state_dict(), "provenance": provenance},
+        dest / f"{name}.pt",
+    ).chmod(0o644)
     (dest / f"{name}.json").write_text(json.dumps(provenance, indent=2) + "\n")
     return provenance
 
@@ -106,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--dest", default=str(WEIGHTS_DIR))
-    p.add_argument("--sets", nargs="*", default=None, help="test folders relative to the data root (default natural/BSD68 natural/Set12)")
+    p.add_argument(
+        "--sets", nargs="*", default=None, help="test folders relative to the data root (default natural/BSD68 natural/Set12)"
+    )
     p.add_argument("--sigmas", type=float, nargs="*", default=None, help="test noise levels x/255 (default 15 25 50)")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--threads", type=int, default=None)

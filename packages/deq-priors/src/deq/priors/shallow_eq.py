@@ -69,9 +69,13 @@ class ShallowEquilibrium(nn.Module):
         self.in_channels = in_channels
         self.injection = nn.Sequential(*_conv_gn(in_channels, 32, groups), *_conv_gn(32, 32, groups))
         self.data = nn.Sequential(*_conv_gn(in_channels, 32, groups), *_conv_gn(32, 32, groups))
-        self.mix = nn.Sequential(*_conv_gn(64, 64, groups), *_conv_gn(64, 64, groups, gn=False), nn.Conv2d(64, in_channels, 3, padding=1))
+        self.mix = nn.Sequential(
+            *_conv_gn(64, 64, groups), *_conv_gn(64, 64, groups, gn=False), nn.Conv2d(64, in_channels, 3, padding=1)
+        )
         apply_spectral_norm(self, spectral_norm)
-        self.deq = DEQ(self._map, solver=solver, tol=tol, max_iter=max_iter, backward=backward, solver_options=solver_options, **deq_options)
+        self.deq = DEQ(
+            self._map, solver=solver, tol=tol, max_iter=max_iter, backward=backward, solver_options=solver_options, **deq_options
+        )
         self.last_info = None
 
     def _map(self, r: Tensor, u: Tensor) -> Tensor:

@@ -65,12 +65,21 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--prior", default="ffdnet", help="registered prior name (default: ffdnet)")
     p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE", help="prior option (repeatable)")
     p.add_argument("--data-dir", default=None, help="benchmark data root (default: DEQ_DATA or ../shared/data)")
-    p.add_argument("--train", default=DEFAULT_TRAIN, help=f"training image folder, relative to the data root (default {DEFAULT_TRAIN})")
+    p.add_argument(
+        "--train", default=DEFAULT_TRAIN, help=f"training image folder, relative to the data root (default {DEFAULT_TRAIN})"
+    )
     p.add_argument("--val", default=DEFAULT_VAL, help=f"validation image folder (default {DEFAULT_VAL})")
     p.add_argument("--val-limit", type=int, default=None, help="use only the first N validation images")
     p.add_argument("--channels", type=int, default=1, choices=(1, 3))
     p.add_argument("--sigma", type=float, default=None, help="fixed noise level (x/255)")
-    p.add_argument("--sigma-range", type=float, nargs=2, default=(0.0, 50.0), metavar=("LO", "HI"), help="uniform noise level range (x/255) when --sigma is not given")
+    p.add_argument(
+        "--sigma-range",
+        type=float,
+        nargs=2,
+        default=(0.0, 50.0),
+        metavar=("LO", "HI"),
+        help="uniform noise level range (x/255) when --sigma is not given",
+    )
     p.add_argument("--val-sigma", type=float, default=25.0, help="validation noise level (x/255)")
     p.add_argument("--patch", type=int, default=50)
     p.add_argument("--batch", type=int, default=64, help="global batch size (split over DDP ranks)")
@@ -83,8 +92,15 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="run folder: checkpoint.pt and log.jsonl are written here")
     p.add_argument("--no-resume", action="store_true", help="start from scratch even if OUT/checkpoint.pt exists")
-    p.add_argument("--init", default=None, help="initialize the model weights from another run's checkpoint.pt (fresh optimizer and schedule; e.g. a low-lr fine-tuning phase)")
-    p.add_argument("--minutes", type=float, default=None, help="wall budget: stop (with a checkpoint) after the epoch that exceeds it")
+    p.add_argument(
+        "--init",
+        default=None,
+        help="initialize the model weights from another run's checkpoint.pt "
+        "(fresh optimizer and schedule; e.g. a low-lr fine-tuning phase)",
+    )
+    p.add_argument(
+        "--minutes", type=float, default=None, help="wall budget: stop (with a checkpoint) after the epoch that exceeds it"
+    )
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads on CPU")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
@@ -153,7 +169,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     state: dict[str, Any] = {"epoch": 0, "step": 0, "history": [], "seconds": 0.0}
     if args.init is not None and not (ckpt_path.exists() and not args.no_resume):
-        model.load_state_dict(load_checked(args.init, how_to_obtain="Pass the checkpoint.pt of a finished run.", map_location=device)["model"])
+        model.load_state_dict(
+            load_checked(args.init, how_to_obtain="Pass the checkpoint.pt of a finished run.", map_location=device)["model"]
+        )
     if ckpt_path.exists() and not args.no_resume:
         ck = load_checked(ckpt_path, how_to_obtain="Delete it or pass --no-resume to start again.", map_location=device)
         model.load_state_dict(ck["model"])
@@ -168,7 +186,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     images = load_images(find_data(args.train, args.data_dir) if not Path(args.train).is_dir() else args.train, args.channels)
     val_images = []
     if rank == 0 and args.val:
-        val_images = load_images(find_data(args.val, args.data_dir) if not Path(args.val).is_dir() else args.val, args.channels, args.val_limit)
+        val_images = load_images(
+            find_data(args.val, args.data_dir) if not Path(args.val).is_dir() else args.val, args.channels, args.val_limit
+        )
     dataset = PatchDataset(images, args.patch, args.patches_per_epoch, seed=args.seed)
     sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=False) if world > 1 else None
     loader = DataLoader(dataset, batch_size=args.batch // world, sampler=sampler, shuffle=False, drop_last=True)
@@ -199,12 +219,27 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         sched.step()
         state["epoch"] = epoch + 1
         state["seconds"] = time.perf_counter() - t_start
-        record: dict[str, Any] = {"epoch": epoch + 1, "step": state["step"], "loss": total / max(count, 1), "lr": opt.param_groups[0]["lr"], "seconds": round(state["seconds"], 1)}
+        record: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "step": state["step"],
+            "loss": total / max(count, 1),
+            "lr": opt.param_groups[0]["lr"],
+            "seconds": round(state["seconds"], 1),
+        }
         if rank == 0:
             if val_images:
                 record["val_psnr"] = validate(model, val_images, args.val_sigma / 255.0, device)
             state["history"].append(record)
-            ck = {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": scaler.state_dict(), "config": config, "prior": args.prior, "options": options, **state}
+            ck = {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "scaler": scaler.state_dict(),
+                "config": config,
+                "prior": args.prior,
+                "options": options,
+                **state,
+            }
             save_atomic(ck, ckpt_path)
             with open(out / "log.jsonl", "a") as fh:
                 fh.write(json.dumps(record) + "\n")

@@ -82,7 +82,7 @@ def tv_prox_dual(y: Tensor, weight: float | Tensor, n_iter: int = 100, tol: floa
     r, t = p, 1.0
     x_prev = y
     it = 0
-    for it in range(1, n_iter + 1):
+    for it in range(1, n_iter + 1):  # noqa: B007 (returned: the iterations done)
         x = y - w_safe * tv_grad_adjoint(r)
         q = r + step * tv_grad(x)
         p_new = q / q.pow(2).sum(0, keepdim=True).sqrt().clamp_min(1.0)

@@ -30,7 +30,9 @@ class _UNet(nn.Module):
     ) -> None:
         super().__init__()
         if levels < 1 or base < 1 or in_channels < 1:
-            raise ValueError(f"{type(self).__name__}: need levels >= 1, base >= 1, in_channels >= 1; got {levels}, {base}, {in_channels}")
+            raise ValueError(
+                f"{type(self).__name__}: need levels >= 1, base >= 1, in_channels >= 1; got {levels}, {base}, {in_channels}"
+            )
         if batch_norm and spectral_norm == "real":
             raise ValueError(f"{type(self).__name__}: batch_norm=True breaks the Lipschitz bound of spectral_norm='real'")
         conv = nn.Conv2d if self._ndim == 2 else nn.Conv3d
@@ -48,7 +50,9 @@ class _UNet(nn.Module):
 
         widths = [base * 2**i for i in range(levels)]
         self.in_channels, self.levels, self.residual = in_channels, levels, residual
-        self.encoders = nn.ModuleList([block(in_channels, widths[0])] + [block(widths[i - 1], widths[i]) for i in range(1, levels)])
+        self.encoders = nn.ModuleList(
+            [block(in_channels, widths[0])] + [block(widths[i - 1], widths[i]) for i in range(1, levels)]
+        )
         self.pool = (nn.AvgPool2d if self._ndim == 2 else nn.AvgPool3d)(pool)
         self.ups = nn.ModuleList(
             nn.Sequential(nn.Upsample(scale_factor=pool, mode="nearest"), conv(widths[i], widths[i - 1], 3, padding=1))

@@ -28,8 +28,18 @@ from deq.core.metrics import psnr, ssim
 
 #: Zhao et al. Table 1 (PSNR dB / SSIM) for the two classical scenes we have
 PAPER = {
-    "drop40": {"GAP-TV": (34.63, 0.970), "PnP-FFDnet": (40.70, 0.989), "DE-GAP-CNN": (38.14, None), "DE-GAP-FFDnet": (39.89, None)},
-    "runner40": {"GAP-TV": (28.52, 0.909), "PnP-FFDnet": (32.15, 0.933), "DE-GAP-CNN": (32.35, None), "DE-GAP-FFDnet": (33.06, None)},
+    "drop40": {
+        "GAP-TV": (34.63, 0.970),
+        "PnP-FFDnet": (40.70, 0.989),
+        "DE-GAP-CNN": (38.14, None),
+        "DE-GAP-FFDnet": (39.89, None),
+    },
+    "runner40": {
+        "GAP-TV": (28.52, 0.909),
+        "PnP-FFDnet": (32.15, 0.933),
+        "DE-GAP-CNN": (32.35, None),
+        "DE-GAP-FFDnet": (33.06, None),
+    },
 }
 SCENES = ("drop40", "runner40", "1park8")
 KS = (10, 20, 50, 100, 200, 500)
@@ -65,8 +75,18 @@ def scene_table(methods: dict[str, Any], data_dir: str | None, groups: int | Non
             paper = PAPER.get(scene, {})
             ref = {"GAP-TV": "GAP-TV", "PnP-GAP": "PnP-FFDnet", "DE-GAP": "DE-GAP-CNN"}.get(name)
             pp = paper.get(ref, (None, None))[0] if ref else None
-            rows.append((scene, name, f"{p:.2f}", f"{s:.4f}", f"{pp:.2f}" if pp else "-",
-                         f"{p - pp:+.2f}" if pp else "-", n, f"{seconds:.1f}"))
+            rows.append(
+                (
+                    scene,
+                    name,
+                    f"{p:.2f}",
+                    f"{s:.4f}",
+                    f"{pp:.2f}" if pp else "-",
+                    f"{p - pp:+.2f}" if pp else "-",
+                    n,
+                    f"{seconds:.1f}",
+                )
+            )
             print(f"  {scene} {name}: {p:.2f} dB, SSIM {s:.4f} ({n} snapshot(s), {seconds:.1f} s each)", flush=True)
     for name in methods:
         vals = [results[s][name]["psnr"] for s in ("drop40", "runner40")]
@@ -85,7 +105,10 @@ def mask_mismatch(model: Any, data_dir: str | None, benchmark_psnr: float) -> st
     x = data.video_batch()[:1]
     op = CACTI(mask_from_array(load_mask_mat(find_data("sci/masks/efficientsci_mask.mat", data_dir)), "mask"))
     rec = model.reconstruct(op(x), op).clamp(0, 1)
-    rows = [("benchmark mask (drop40_cacti.mat)", f"{benchmark_psnr:.2f}"), ("masks/efficientsci_mask.mat", f"{float(psnr(rec, x)):.2f}")]
+    rows = [
+        ("benchmark mask (drop40_cacti.mat)", f"{benchmark_psnr:.2f}"),
+        ("masks/efficientsci_mask.mat", f"{float(psnr(rec, x)):.2f}"),
+    ]
     return markdown_table(["mask (Drop, snapshot 1)", "DE-GAP PSNR (dB)"], rows)
 
 
@@ -139,11 +162,18 @@ def stability(model: Any, pnp: Any, pre_map: Any, data_dir: str | None, ks: tupl
     curves["DE-GAP (Anderson)"] = (list(ks), _curve(deq_run, ks, x))
     print("  stability: DE-GAP done", flush=True)
     tv = GapTV(tv_weight=0.3)
-    curves["GAP-TV (fixed weight 0.3)"] = (list(ks), _curve(lambda cb: pnp_gap(op, y, tv.denoise, [tv.tv_weight] * kmax, callback=cb), ks, x))
+    curves["GAP-TV (fixed weight 0.3)"] = (
+        list(ks),
+        _curve(lambda cb: pnp_gap(op, y, tv.denoise, [tv.tv_weight] * kmax, callback=cb), ks, x),
+    )
     print("  stability: GAP-TV done", flush=True)
     if pnp is not None:
-        curves["PnP-GAP (fixed sigma 12/255)"] = (list(ks), _curve(lambda cb: pnp_gap(op, y, pnp.denoise, [12 / 255] * kmax, callback=cb), ks, x))
+        curves["PnP-GAP (fixed sigma 12/255)"] = (
+            list(ks),
+            _curve(lambda cb: pnp_gap(op, y, pnp.denoise, [12 / 255] * kmax, callback=cb), ks, x),
+        )
     if pre_map is not None:
+
         def pre_run(cb) -> None:
             with torch.no_grad():
                 z = initial_estimate(op, y)
@@ -185,10 +215,15 @@ def training_memory(model: Any, size: int = 128) -> str:
     def unrolled(k: int):
         def step() -> None:
             (model.iterate(y, op, k) - x).pow(2).mean().backward()
+
         return step
 
     rows = []
-    for name, fn in (("DE-GAP (implicit backward)", deq_step), ("unrolled, 10 stages", unrolled(10)), ("unrolled, 20 stages", unrolled(20))):
+    for name, fn in (
+        ("DE-GAP (implicit backward)", deq_step),
+        ("unrolled, 10 stages", unrolled(10)),
+        ("unrolled, 20 stages", unrolled(20)),
+    ):
         model.zero_grad(set_to_none=True)
         mb = peak_memory(fn) / 2**20
         rows.append((name, f"{mb:.0f}"))
@@ -201,18 +236,29 @@ def lipschitz(model: Any, data_dir: str | None) -> str:
     y, op, _ = _crop_problem(data_dir)
     z = model.reconstruct(y, op)
     lip = model.lipschitz_at(z, y, op)
-    return (f"Local Lipschitz constant of the trained DE-GAP map at its fixed point (Drop crop, power "
-            f"iteration on J^T J): L = {float(lip['lipschitz']):.3f}, eta = (1 + 0.01) L = {float(lip['eta']):.3f} "
-            f"({'< 1: locally contractive, Theorem 2 holds' if float(lip['eta']) < 1 else '>= 1: no contraction guarantee (Anderson may still converge)'}).")
+    return (
+        f"Local Lipschitz constant of the trained DE-GAP map at its fixed point (Drop crop, power "
+        f"iteration on J^T J): L = {float(lip['lipschitz']):.3f}, eta = (1 + 0.01) L = {float(lip['eta']):.3f} "
+        + (
+            "(< 1: locally contractive, Theorem 2 holds)."
+            if float(lip["eta"]) < 1
+            else "(>= 1: no contraction guarantee (Anderson may still converge))."
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deq bench sci", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=None, help="benchmark data root (default: DEQ_DATA or ../shared/data)")
     parser.add_argument("--weights", default=None, help="DE-GAP weights (default: shipped)")
-    parser.add_argument("--pretrain-weights", default=None,
-                        help="the map after stage 1 only, for the stability comparison (default: the shipped degap_cnn_stage1.pt)")
-    parser.add_argument("--groups", type=int, default=None, help="snapshots per scene for PnP-GAP and DE-GAP (default: all; GAP-TV always all)")
+    parser.add_argument(
+        "--pretrain-weights",
+        default=None,
+        help="the map after stage 1 only, for the stability comparison (default: the shipped degap_cnn_stage1.pt)",
+    )
+    parser.add_argument(
+        "--groups", type=int, default=None, help="snapshots per scene for PnP-GAP and DE-GAP (default: all; GAP-TV always all)"
+    )
     parser.add_argument("--ks", default=",".join(map(str, KS)), help="iteration counts for the stability plot")
     parser.add_argument("--plot", default="docs/sci_stability.png", help="stability plot path")
     parser.add_argument("--output", default="docs/benchmarks.md", help="benchmark results file")
@@ -226,21 +272,31 @@ def main(argv: list[str] | None = None) -> int:
         print("NOTE:", note)
     print("1. per-scene PSNR/SSIM", flush=True)
     table, results = scene_table(methods, args.data_dir, args.groups)
-    parts = [f"## Video SCI (deq-models-sci)\n\nProduced by `{command.strip()}` on {platform.machine()} CPU, "
-             f"{torch.get_num_threads()} thread(s), torch {torch.__version__}, shared with other jobs (times are indicative).",
-             *[f"> {n}" for n in notes], "### Per-scene PSNR/SSIM (256x256, B = 8) vs Zhao et al. Table 1", table]
+    parts = [
+        f"## Video SCI (deq-models-sci)\n\nProduced by `{command.strip()}` on {platform.machine()} CPU, "
+        f"{torch.get_num_threads()} thread(s), torch {torch.__version__}, shared with other jobs (times are indicative).",
+        *[f"> {n}" for n in notes],
+        "### Per-scene PSNR/SSIM (256x256, B = 8) vs Zhao et al. Table 1",
+        table,
+    ]
     degap = methods.get("DE-GAP")
     if degap is not None:
         print("   mask mismatch", flush=True)
-        parts += ["DE-GAP was trained on random masks of synthetic clips; here the benchmark mask and another mask:", mask_mismatch(degap, args.data_dir, results["drop40"]["DE-GAP"]["first"])]
+        parts += [
+            "DE-GAP was trained on random masks of synthetic clips; here the benchmark mask and another mask:",
+            mask_mismatch(degap, args.data_dir, results["drop40"]["DE-GAP"]["first"]),
+        ]
         from deq.models.sci.weights import STAGE1_WEIGHTS, load_degap
 
         stage1 = Path(args.pretrain_weights) if args.pretrain_weights else STAGE1_WEIGHTS
         pre = load_degap(stage1).map if stage1.is_file() else None
         print("2. stability", flush=True)
         ks = tuple(int(k) for k in args.ks.split(","))
-        parts += ["### Stability over K iterations (Fig. 1-2)", stability(degap, methods.get("PnP-GAP"), pre, args.data_dir, ks, Path(args.plot)),
-                  f"![stability]({Path(args.plot).name})"]
+        parts += [
+            "### Stability over K iterations (Fig. 1-2)",
+            stability(degap, methods.get("PnP-GAP"), pre, args.data_dir, ks, Path(args.plot)),
+            f"![stability]({Path(args.plot).name})",
+        ]
         print("5. lipschitz", flush=True)
         parts += ["### Convergence check (Theorem 2)", lipschitz(degap, args.data_dir)]
         print("4. memory", flush=True)

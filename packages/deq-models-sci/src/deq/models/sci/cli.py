@@ -88,7 +88,9 @@ def load_user_data(input_path: str, mask_path: str | None, scale: float | None, 
     if frames is not None and frames != b:
         raise SCIDataError(f"--frames {frames} but the mask holds B = {b} frames (mask shape {mask.shape}, (H, W, B))")
     orig = pick_array(arrays, ("orig",), Path(input_path), required=False)
-    return build_cacti(meas, mask, orig, scale=scale, name=Path(input_path).stem, where=f"'{input_path}' + '{mask_path or input_path}'")
+    return build_cacti(
+        meas, mask, orig, scale=scale, name=Path(input_path).stem, where=f"'{input_path}' + '{mask_path or input_path}'"
+    )
 
 
 def reconstruct_command(args: argparse.Namespace) -> int:
@@ -115,6 +117,9 @@ def reconstruct_command(args: argparse.Namespace) -> int:
     print(f"{args.method}: {data.n_groups} snapshot(s) of {data.compression} frames in {seconds:.1f} s")
     if data.orig is not None:
         p, s = psnr(video, data.orig), ssim(video, data.orig)
-        print(f"PSNR {float(p.mean()):.2f} dB, SSIM {float(s.mean()):.4f} (per snapshot: {', '.join(f'{v:.2f}' for v in p.tolist())})")
+        print(
+            f"PSNR {float(p.mean()):.2f} dB, SSIM {float(s.mean()):.4f} "
+            f"(per snapshot: {', '.join(f'{v:.2f}' for v in p.tolist())})"
+        )
     print(f"wrote {mat} and {png}")
     return 0

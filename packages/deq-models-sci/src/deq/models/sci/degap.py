@@ -113,7 +113,9 @@ class EquilibriumSCI(nn.Module):
                 callback(k, x)
         return x
 
-    def lipschitz_at(self, x: Tensor, y: Tensor, operator: LinearOperator, n_iter: int = 30, eps: float = 0.01) -> dict[str, Tensor]:
+    def lipschitz_at(
+        self, x: Tensor, y: Tensor, operator: LinearOperator, n_iter: int = 30, eps: float = 0.01
+    ) -> dict[str, Tensor]:
         """Convergence check of Theorem 2 at ``x`` (normally the fixed point): the local Lipschitz constant
         ``L = ||J_f(x)||_2`` per sample by power iteration (deq-core), and ``eta = (1 + eps) L``, an upper
         bound on ``(1 + eps) max_i |1 - lambda_i|`` over the eigenvalues ``lambda_i`` of ``I - J_f``.

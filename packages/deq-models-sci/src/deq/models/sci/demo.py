@@ -22,7 +22,9 @@ from deq.models.sci.synthetic import demo_scene
 DEMO_METHODS = ("GAP-TV", "PnP-GAP", "DE-GAP")
 
 
-def build_methods(weights: str | None, max_iter: int | None, names: tuple[str, ...] = DEMO_METHODS) -> tuple[dict[str, object], list[str]]:
+def build_methods(
+    weights: str | None, max_iter: int | None, names: tuple[str, ...] = DEMO_METHODS
+) -> tuple[dict[str, object], list[str]]:
     """The models ``names`` (of :data:`DEMO_METHODS`), and a note for each one that could not be built."""
     from deq.core.checkpoint import WeightsError
     from deq.models.sci.models import GapTV, MissingWeightsError, PnPGAP

@@ -48,8 +48,15 @@ def save_grid(
             if r == 0:
                 ax.set_title(f"frame {k + 1}", fontsize=7)
         label = name + (f"\n{captions[name]}" if captions and name in captions else "")
-        axes[r][1 if measurement is not None else 0].text(-0.08, 0.5, label, transform=axes[r][1 if measurement is not None else 0].transAxes,
-                                                           ha="right", va="center", fontsize=7)
+        axes[r][1 if measurement is not None else 0].text(
+            -0.08,
+            0.5,
+            label,
+            transform=axes[r][1 if measurement is not None else 0].transAxes,
+            ha="right",
+            va="center",
+            fontsize=7,
+        )
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,7 +79,9 @@ def save_gif(path: str | os.PathLike[str], videos: Mapping[str, Tensor], duratio
     return path
 
 
-def save_stability_plot(path: str | os.PathLike[str], curves: Mapping[str, tuple[Sequence[int], Sequence[float]]], title: str = "") -> Path:
+def save_stability_plot(
+    path: str | os.PathLike[str], curves: Mapping[str, tuple[Sequence[int], Sequence[float]]], title: str = ""
+) -> Path:
     """PSNR (dB) against iteration count ``K`` (log axis), one line per method (``name -> (K, psnr)``)."""
     import matplotlib
 

@@ -92,8 +92,14 @@ class PnPGAP(_PnP):
 
     ``denoiser=None`` loads deq-priors' shipped noise-level-conditioned grayscale denoiser."""
 
-    def __init__(self, denoiser: nn.Module | None = None, sigmas: Sequence[float] = PNP_SIGMAS,
-                 iters: Sequence[int] | int = PNP_ITERS, radius: int = 0, accelerate: bool = True) -> None:
+    def __init__(
+        self,
+        denoiser: nn.Module | None = None,
+        sigmas: Sequence[float] = PNP_SIGMAS,
+        iters: Sequence[int] | int = PNP_ITERS,
+        radius: int = 0,
+        accelerate: bool = True,
+    ) -> None:
         super().__init__(denoiser, sigmas, iters, radius)
         self.accelerate = accelerate
 
@@ -105,8 +111,14 @@ class PnPADMM(_PnP):
     """PnP-ADMM (Zhao et al. eq. 4-7) with the same denoiser and schedule as :class:`PnPGAP`; ``gamma``
     weighs the closed-form data prox."""
 
-    def __init__(self, denoiser: nn.Module | None = None, sigmas: Sequence[float] = PNP_SIGMAS,
-                 iters: Sequence[int] | int = PNP_ITERS, radius: int = 0, gamma: float = 0.01) -> None:
+    def __init__(
+        self,
+        denoiser: nn.Module | None = None,
+        sigmas: Sequence[float] = PNP_SIGMAS,
+        iters: Sequence[int] | int = PNP_ITERS,
+        radius: int = 0,
+        gamma: float = 0.01,
+    ) -> None:
         super().__init__(denoiser, sigmas, iters, radius)
         self.gamma = gamma
 

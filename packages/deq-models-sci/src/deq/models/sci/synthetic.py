@@ -73,7 +73,9 @@ def render_motion(
     return F.grid_sample(src, grid, mode="bilinear", padding_mode="reflection", align_corners=False)[:, 0]
 
 
-def random_motion_clip(image: Tensor, size: int, frames: int, generator: torch.Generator, motion: MotionRange = MotionRange()) -> Tensor:
+def random_motion_clip(
+    image: Tensor, size: int, frames: int, generator: torch.Generator, motion: MotionRange = MotionRange()
+) -> Tensor:
     """A random moving crop ``[frames, size, size]`` of ``image`` ``[H0, W0]`` with motion drawn from ``motion``."""
     h0, w0 = image.shape
 
@@ -142,7 +144,9 @@ class SyntheticVideoDataset(Dataset):
         if small:
             raise ValueError(f"SyntheticVideoDataset: crop size {size} exceeds image sizes {small[:3]}")
         if fixed_mask is not None and tuple(fixed_mask.shape) != (frames, size, size):
-            raise ValueError(f"SyntheticVideoDataset: fixed_mask must be [{frames}, {size}, {size}], got {list(fixed_mask.shape)}")
+            raise ValueError(
+                f"SyntheticVideoDataset: fixed_mask must be [{frames}, {size}, {size}], got {list(fixed_mask.shape)}"
+            )
         self.images, self.length, self.size, self.frames = images, length, size, frames
         self.seed, self.motion, self.fixed_mask, self.epoch = seed, motion, fixed_mask, 0
 

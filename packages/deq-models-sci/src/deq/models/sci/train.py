@@ -103,7 +103,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, type=kind, default=f.default)
 
 
-def _batch(ds: SyntheticVideoDataset, step: int, batch: int, rank: int, world: int, device: torch.device) -> tuple[Tensor, Tensor]:
+def _batch(
+    ds: SyntheticVideoDataset, step: int, batch: int, rank: int, world: int, device: torch.device
+) -> tuple[Tensor, Tensor]:
     first = (step * world + rank) * batch
     items = [ds[(first + i) % len(ds)] for i in range(batch)]
     return torch.stack([v for v, _ in items]).to(device), torch.stack([m for _, m in items]).to(device)
@@ -175,7 +177,9 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
     train_ds = SyntheticVideoDataset(train_imgs, length=max(total, 1), size=cfg.size, frames=cfg.frames, seed=cfg.seed)
     val_ds = SyntheticVideoDataset(val_imgs, length=cfg.val_clips, size=cfg.size, frames=cfg.frames, seed=cfg.seed + 10_000)
 
-    solver = SolverConfig(backward=cfg.backward, tol=cfg.tol, max_iter=cfg.max_iter, backward_tol=cfg.tol, backward_max_iter=cfg.max_iter)
+    solver = SolverConfig(
+        backward=cfg.backward, tol=cfg.tol, max_iter=cfg.max_iter, backward_tol=cfg.tol, backward_max_iter=cfg.max_iter
+    )
     den_opts = json.loads(cfg.denoiser_options)
     model = build_degap(cfg.denoiser, den_opts, cfg.radius, **asdict(solver)).to(device).train()
     opt = torch.optim.Adam(model.map.parameters(), lr=cfg.lr)
@@ -192,10 +196,23 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
 
     def save_ckpt() -> None:
         if rank == 0:
-            save_atomic({"map": model.map.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                         "step": step, "elapsed": elapsed, "config": asdict(cfg)}, cfg.checkpoint)
+            save_atomic(
+                {
+                    "map": model.map.state_dict(),
+                    "opt": opt.state_dict(),
+                    "sched": sched.state_dict(),
+                    "step": step,
+                    "elapsed": elapsed,
+                    "config": asdict(cfg),
+                },
+                cfg.checkpoint,
+            )
 
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if (cfg.amp and device.type == "cuda") else torch.autocast("cpu", enabled=False)
+    amp = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if (cfg.amp and device.type == "cuda")
+        else torch.autocast("cpu", enabled=False)
+    )
     t0 = time.perf_counter()
     elapsed = elapsed_before
     last_loss = float("nan")
@@ -231,8 +248,11 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
         last_loss = loss.item()
         if rank == 0 and (step % cfg.log_every == 0 or step == n_total):
             stage = "pretrain" if step <= cfg.pretrain_steps else "deq"
-            print(f"step {step}/{n_total} [{stage}] loss {last_loss:.3e} psnr {-10 * torch.log10(loss).item():.2f} dB "
-                  f"iters {iters:.1f} lr {sched.get_last_lr()[0]:.2e} t {elapsed:.0f}s", flush=True)
+            print(
+                f"step {step}/{n_total} [{stage}] loss {last_loss:.3e} psnr {-10 * torch.log10(loss).item():.2f} dB "
+                f"iters {iters:.1f} lr {sched.get_last_lr()[0]:.2e} t {elapsed:.0f}s",
+                flush=True,
+            )
         if step % cfg.ckpt_every == 0:
             save_ckpt()
     elapsed = elapsed_before + time.perf_counter() - t0
@@ -244,10 +264,18 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
             "script": "python -m deq.models.sci.train",
             "argv": list(argv if argv is not None else sys.argv[1:]),
             "data": f"{TRAIN_IMAGES} (first {len(train_imgs)} images; last {len(val_imgs)} held out for validation), "
-                    f"synthetic {cfg.frames}-frame {cfg.size}x{cfg.size} moving crops, random binary masks per clip",
-            "steps_done": step, "pretrain_steps": min(step, cfg.pretrain_steps), "deq_steps": max(0, step - cfg.pretrain_steps),
-            "batch": cfg.batch * world, "seed": cfg.seed, "backward": cfg.backward, "wall_seconds": round(elapsed, 1),
-            "final_train_loss": last_loss, "device": str(device), "torch": str(torch.__version__), **metrics,
+            f"synthetic {cfg.frames}-frame {cfg.size}x{cfg.size} moving crops, random binary masks per clip",
+            "steps_done": step,
+            "pretrain_steps": min(step, cfg.pretrain_steps),
+            "deq_steps": max(0, step - cfg.pretrain_steps),
+            "batch": cfg.batch * world,
+            "seed": cfg.seed,
+            "backward": cfg.backward,
+            "wall_seconds": round(elapsed, 1),
+            "final_train_loss": last_loss,
+            "device": str(device),
+            "torch": str(torch.__version__),
+            **metrics,
         }
         save_degap(model, degap_config(cfg.denoiser, den_opts, cfg.radius, model.config), provenance, cfg.weights_out)
         print(json.dumps({"weights": cfg.weights_out, **metrics}), flush=True)
@@ -260,13 +288,21 @@ def export_checkpoint(checkpoint: str, weights_out: str) -> None:
     """Write the weights of a training checkpoint (e.g. the end of the pretraining stage) as a weight file."""
     ck = load_checked(checkpoint)
     cfg = TrainConfig(**ck["config"])
-    solver = SolverConfig(backward=cfg.backward, tol=cfg.tol, max_iter=cfg.max_iter, backward_tol=cfg.tol, backward_max_iter=cfg.max_iter)
+    solver = SolverConfig(
+        backward=cfg.backward, tol=cfg.tol, max_iter=cfg.max_iter, backward_tol=cfg.tol, backward_max_iter=cfg.max_iter
+    )
     den_opts = json.loads(cfg.denoiser_options)
     model = build_degap(cfg.denoiser, den_opts, cfg.radius, **asdict(solver))
     model.map.load_state_dict(ck["map"])
-    provenance = {"script": "python -m deq.models.sci.train --export-from", "checkpoint": str(checkpoint),
-                  "steps_done": int(ck["step"]), "pretrain_steps": min(int(ck["step"]), cfg.pretrain_steps),
-                  "deq_steps": max(0, int(ck["step"]) - cfg.pretrain_steps), "seed": cfg.seed, "training_config": ck["config"]}
+    provenance = {
+        "script": "python -m deq.models.sci.train --export-from",
+        "checkpoint": str(checkpoint),
+        "steps_done": int(ck["step"]),
+        "pretrain_steps": min(int(ck["step"]), cfg.pretrain_steps),
+        "deq_steps": max(0, int(ck["step"]) - cfg.pretrain_steps),
+        "seed": cfg.seed,
+        "training_config": ck["config"],
+    }
     save_degap(model, degap_config(cfg.denoiser, den_opts, cfg.radius, model.config), provenance, weights_out)
 
 

@@ -46,7 +46,10 @@ class FrameWindow(nn.Module):
             raise ValueError(f"FrameWindow: radius must be >= 0, got {radius}")
         channels = getattr(denoiser, "in_channels", 2 * radius + 1)
         if channels != 2 * radius + 1:
-            raise ValueError(f"FrameWindow: a temporal radius of {radius} needs a denoiser with {2 * radius + 1} input channels, it has {channels}")
+            raise ValueError(
+                f"FrameWindow: a temporal radius of {radius} needs a denoiser with {2 * radius + 1} input channels, "
+                f"it has {channels}"
+            )
         self.denoiser, self.radius, self.sigma = denoiser, radius, sigma
         self.lipschitz_controlled = bool(getattr(denoiser, "lipschitz_controlled", False))
 
@@ -66,4 +69,3 @@ def as_video_denoiser(denoiser: nn.Module, radius: int = 0, sigma: float | None 
     else a :class:`FrameWindow` around it."""
     is_video = bool(getattr(denoiser, "video", False)) or any(isinstance(m, nn.Conv3d) for m in denoiser.modules())
     return denoiser if is_video else FrameWindow(denoiser, radius=radius, sigma=sigma)
-

@@ -58,6 +58,8 @@ def load_pretrained(name: str, map_location: Any = "cpu") -> nn.Module:
         model = build_prior(blob["prior"], dict(blob["options"]))
         model.load_state_dict(blob["state_dict"])
     except (KeyError, RuntimeError, TypeError) as exc:
-        raise WeightsError(f"weight file '{path}' does not match its prior ({type(exc).__name__}: {exc}). {_how_to_obtain(name)}") from exc
+        raise WeightsError(
+            f"weight file '{path}' does not match its prior ({type(exc).__name__}: {exc}). {_how_to_obtain(name)}"
+        ) from exc
     model.provenance = blob.get("provenance", {})
     return model.eval()
