@@ -33,6 +33,30 @@ def test_core_demo_runs_and_gradients_agree(capsys):
     assert rel < 1e-6
 
 
+def test_reconstruct_problems_come_from_plugins(capsys):
+    from deq.core.hookspecs import hookimpl
+    from deq.core.registry import get_registry
+
+    class Problem:
+        @hookimpl
+        def deq_reconstruct_commands(self, subparsers):
+            p = subparsers.add_parser("toy")
+            p.add_argument("--input", required=True)
+            p.set_defaults(func=lambda args: print(f"toy reconstruct {args.input}") or 0)
+
+    pm = get_registry().pm
+    plugin = Problem()
+    pm.register(plugin, name="toy-problem")
+    try:
+        assert main(["reconstruct", "toy", "--input", "meas.mat"]) == 0
+        assert "toy reconstruct meas.mat" in capsys.readouterr().out
+    finally:
+        pm.unregister(plugin)
+    with pytest.raises(SystemExit):
+        main(["reconstruct", "toy", "--input", "meas.mat"])
+    assert "invalid choice: 'toy'" in capsys.readouterr().err
+
+
 def _deq_list() -> str:
     code = "from deq.core.cli import main; main(['list'])"
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

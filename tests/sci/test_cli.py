@@ -104,7 +104,7 @@ def test_tiny_training_run_resumes_and_ships_loadable_weights(tmp_path, shared_d
     from deq.models.sci.weights import load_degap
 
     data_dir = shared_data("natural/DnCNN_Train400").parent.parent
-    common = [
+    base = [
         "--data-dir",
         str(data_dir),
         "--size",
@@ -123,13 +123,10 @@ def test_tiny_training_run_resumes_and_ships_loadable_weights(tmp_path, shared_d
         "1",
         "--denoiser-options",
         json.dumps({"depth": 2, "width": 4}),
-        "--checkpoint",
-        str(tmp_path / "c.ckpt"),
-        "--weights-out",
-        str(tmp_path / "w.pt"),
         "--ckpt-every",
         "1",
     ]
+    common = [*base, "--checkpoint", str(tmp_path / "c.ckpt"), "--weights-out", str(tmp_path / "w.pt")]
     assert train_main(common + ["--steps", "0"]) == 0
     assert torch.load(tmp_path / "c.ckpt", weights_only=True)["step"] == 2
     assert train_main(common + ["--steps", "1", "--resume"]) == 0
@@ -141,3 +138,14 @@ def test_tiny_training_run_resumes_and_ships_loadable_weights(tmp_path, shared_d
 
     op = CACTI((torch.rand(4, 16, 16) > 0.5).float())
     assert model.reconstruct(op(video), op).shape == video.shape
+
+    # a new phase from these weights: the map starts from them and the provenance keeps the chain
+    phase2 = [*base, "--pretrain-steps", "0", "--steps", "0", "--init", str(tmp_path / "w.pt")]
+    phase2 += ["--checkpoint", str(tmp_path / "c2.ckpt"), "--weights-out", str(tmp_path / "w2.pt")]
+    assert train_main(phase2) == 0
+    second = load_degap(tmp_path / "w2.pt")
+    assert all(torch.equal(a, b) for a, b in zip(model.map.state_dict().values(), second.map.state_dict().values()))
+    assert second.provenance["init"]["provenance"]["deq_steps"] == 1
+    wrong = [*phase2[:-4], "--radius", "2", "--checkpoint", str(tmp_path / "c3.ckpt"), "--weights-out", str(tmp_path / "w3.pt")]
+    with pytest.raises(ValueError, match="holds a map for"):
+        train_main(wrong)

@@ -1,5 +1,6 @@
 """The ``deq`` command line: ``deq list``, ``deq info NAME``, ``deq demo [NAME]``, ``deq bench [NAME]``,
-plus sub-commands contributed by installed plugins through the ``deq_cli_commands`` hook."""
+``deq reconstruct PROBLEM`` (problems from the ``deq_reconstruct_commands`` hook), plus sub-commands
+contributed by installed plugins through the ``deq_cli_commands`` hook."""
 
 from __future__ import annotations
 
@@ -69,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("name", nargs="?")
         p.add_argument("rest", nargs=argparse.REMAINDER)
         p.set_defaults(func=lambda a, kind=kind: _run_named(kind, a.name, a.rest))
-    get_registry().pm.hook.deq_cli_commands(subparsers=sub)
+    hook = get_registry().pm.hook
+    p = sub.add_parser("reconstruct", help="reconstruct your own measurements (problems come from installed plugins)")
+    hook.deq_reconstruct_commands(subparsers=p.add_subparsers(dest="problem", required=True, metavar="PROBLEM"))
+    hook.deq_cli_commands(subparsers=sub)
     return parser
 
 

@@ -70,3 +70,9 @@ def deq_experiments() -> Mapping[str, Any]:
 @hookspec
 def deq_cli_commands(subparsers: Any) -> None:
     """Add sub-commands to the ``deq`` CLI (``argparse`` sub-parsers; set ``func`` as a default)."""
+
+
+@hookspec
+def deq_reconstruct_commands(subparsers: Any) -> None:
+    """Add a problem to ``deq reconstruct PROBLEM`` for users' own data (``argparse`` sub-parsers of
+    ``reconstruct``; set ``func`` as a default)."""

@@ -20,19 +20,9 @@ import torch
 METHODS = ("de-gap", "gap-tv", "pnp-gap", "pnp-admm", "de-rnn")
 
 
-def _nested(subparsers: Any, name: str, help_text: str) -> Any:
-    """The sub-parsers of the top-level command ``name`` (``deq reconstruct <problem>``), created once
-    and shared with other plugins that add their own problem under the same command."""
-    parser = subparsers.choices.get(name)
-    if parser is None:
-        parser = subparsers.add_parser(name, help=help_text)
-        parser.set_defaults(_nested=parser.add_subparsers(dest="problem", required=True, metavar="PROBLEM"))
-    return parser.get_default("_nested")
-
-
-def add_commands(subparsers: Any) -> None:
-    """Register ``deq reconstruct sci`` and ``deq train-sci``."""
-    p = _nested(subparsers, "reconstruct", "reconstruct your own measurements").add_parser(
+def add_reconstruct(subparsers: Any) -> None:
+    """Register ``sci`` under ``deq reconstruct``."""
+    p = subparsers.add_parser(
         "sci", help="video snapshot compressive imaging (CACTI) .mat files", description=__doc__.split("\n\n")[0]
     )
     p.add_argument("--input", required=True, help=".mat with meas (H, W[, N]) and optionally mask, orig")
@@ -45,6 +35,9 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--frames", type=int, default=None, help="expected B (frames per snapshot); checked against the mask")
     p.set_defaults(func=reconstruct_command)
 
+
+def add_train(subparsers: Any) -> None:
+    """Register ``deq train-sci``."""
     from deq.models.sci.train import add_arguments
 
     t = subparsers.add_parser("train-sci", help="train DE-GAP for video SCI (see python -m deq.models.sci.train)")

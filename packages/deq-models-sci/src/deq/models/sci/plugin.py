@@ -37,7 +37,14 @@ def deq_benchs() -> Mapping[str, Any]:
 
 
 @hookimpl
-def deq_cli_commands(subparsers: Any) -> None:
-    from deq.models.sci.cli import add_commands
+def deq_reconstruct_commands(subparsers: Any) -> None:
+    from deq.models.sci.cli import add_reconstruct
 
-    add_commands(subparsers)
+    add_reconstruct(subparsers)
+
+
+@hookimpl
+def deq_cli_commands(subparsers: Any) -> None:
+    from deq.models.sci.cli import add_train
+
+    add_train(subparsers)

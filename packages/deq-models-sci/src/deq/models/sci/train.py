@@ -18,7 +18,9 @@ The paper's GPU recipe is DAVIS2017 256x256x8 crops, 30 epochs, lr 1e-3 decayed 
 epochs (``--size 256 --lr-decay 0.9 --decay-every <10 epochs of steps>``). Checkpoints are atomic
 (``deq.core.checkpoint.save_atomic``) and ``--resume`` continues from the last one; items are drawn
 deterministically from ``(seed, step, rank)``, so a resumed run sees the same data as an uninterrupted
-one. CUDA runs use bf16 autocast (``--amp``).
+one. CUDA runs use bf16 autocast (``--amp``). ``--init W.pt`` starts from the map of a DE-GAP weight file
+(same denoiser, options and radius) to continue a training in a new phase; the new file's provenance keeps
+the provenance of ``W.pt`` under ``init``.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class TrainConfig:
     weights_out: str = "degap.pt"
     checkpoint: str = "degap-train.ckpt"
     resume: bool = False
+    init: str = ""
     data_dir: str | None = None
     denoiser: str = DEFAULT_DENOISER
     denoiser_options: str = json.dumps(DEFAULT_DENOISER_OPTIONS)
@@ -121,6 +124,19 @@ def perturbed_start(x: Tensor, y: Tensor, op: LinearOperator) -> Tensor:
     a = torch.rand(shape, device=x.device)
     s = 0.1 * torch.rand(shape, device=x.device)
     return a * initial_estimate(op, y) + (1 - a) * x + s * torch.randn_like(x)
+
+
+def _load_init(model: DEGAP, cfg: TrainConfig, den_opts: dict) -> dict:
+    """Load ``--init``'s map into ``model``; returns that file's provenance. A file made for another
+    network (denoiser, options or radius) is an error naming both."""
+    blob = load_checked(cfg.init, how_to_obtain="Pass a weight file written by this recipe (--weights-out).")
+    theirs = blob["config"]
+    ours = {"denoiser": cfg.denoiser, "denoiser_options": den_opts, "radius": cfg.radius}
+    if any(theirs.get(k) != v for k, v in ours.items()):
+        mine = {k: theirs.get(k) for k in ours}
+        raise ValueError(f"--init {cfg.init} holds a map for {mine}, but this run builds {ours}")
+    model.map.load_state_dict(blob["state_dict"])
+    return blob.get("provenance", {})
 
 
 def _all_reduce_grads(model: torch.nn.Module, world: int) -> None:
@@ -185,6 +201,7 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
     opt = torch.optim.Adam(model.map.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.decay_every, gamma=cfg.lr_decay)
     step, elapsed_before = 0, 0.0
+    init_provenance = _load_init(model, cfg, den_opts) if cfg.init else None
     if cfg.resume and Path(cfg.checkpoint).is_file():
         ck = load_checked(cfg.checkpoint, map_location=device)
         model.map.load_state_dict(ck["map"])
@@ -277,6 +294,8 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
             "torch": str(torch.__version__),
             **metrics,
         }
+        if init_provenance is not None:
+            provenance["init"] = {"weights": cfg.init, "provenance": init_provenance}
         save_degap(model, degap_config(cfg.denoiser, den_opts, cfg.radius, model.config), provenance, cfg.weights_out)
         print(json.dumps({"weights": cfg.weights_out, **metrics}), flush=True)
     if world > 1:
