@@ -101,7 +101,7 @@ def test_demo_without_weights_says_so(tmp_path, capsys):
 
 def test_tiny_training_run_resumes_and_ships_loadable_weights(tmp_path, shared_data):
     from deq.models.sci.train import main as train_main
-    from deq.models.sci.weights import load_degap
+    from deq.models.sci.weights import load_weights
 
     data_dir = shared_data("natural/DnCNN_Train400").parent.parent
     base = [
@@ -132,7 +132,7 @@ def test_tiny_training_run_resumes_and_ships_loadable_weights(tmp_path, shared_d
     assert train_main(common + ["--steps", "1", "--resume"]) == 0
     meta = json.loads((tmp_path / "w.json").read_text())["provenance"]
     assert meta["steps_done"] == 3 and meta["deq_steps"] == 1 and "val_psnr" in meta
-    model = load_degap(tmp_path / "w.pt")
+    model = load_weights(tmp_path / "w.pt")
     video = torch.rand(1, 1, 4, 16, 16)
     from deq.operators.sci import CACTI
 
@@ -143,9 +143,29 @@ def test_tiny_training_run_resumes_and_ships_loadable_weights(tmp_path, shared_d
     phase2 = [*base, "--pretrain-steps", "0", "--steps", "0", "--init", str(tmp_path / "w.pt")]
     phase2 += ["--checkpoint", str(tmp_path / "c2.ckpt"), "--weights-out", str(tmp_path / "w2.pt")]
     assert train_main(phase2) == 0
-    second = load_degap(tmp_path / "w2.pt")
+    second = load_weights(tmp_path / "w2.pt")
     assert all(torch.equal(a, b) for a, b in zip(model.map.state_dict().values(), second.map.state_dict().values()))
     assert second.provenance["init"]["provenance"]["deq_steps"] == 1
     wrong = [*phase2[:-4], "--radius", "2", "--checkpoint", str(tmp_path / "c3.ckpt"), "--weights-out", str(tmp_path / "w3.pt")]
     with pytest.raises(ValueError, match="holds a map for"):
         train_main(wrong)
+
+
+def test_recipe_trains_dernn_and_its_weights_load_only_as_dernn(tmp_path, shared_data):
+    from deq.models.sci.dernn import DERNN
+    from deq.models.sci.train import main as train_main
+    from deq.models.sci.weights import load_weights
+    from deq.operators.sci import CACTI
+
+    data_dir = shared_data("natural/DnCNN_Train400").parent.parent
+    argv = ["--model", "de-rnn", "--rnn-options", json.dumps({"width": 3}), "--data-dir", str(data_dir)]
+    argv += ["--size", "16", "--frames", "4", "--batch", "1", "--pretrain-steps", "1", "--steps", "1", "--max-iter", "3"]
+    argv += ["--val-images", "2", "--val-clips", "1", "--checkpoint", str(tmp_path / "c.ckpt")]
+    argv += ["--weights-out", str(tmp_path / "rnn.pt")]
+    assert train_main(argv) == 0
+    model = load_weights(tmp_path / "rnn.pt", model="de-rnn")
+    assert isinstance(model, DERNN) and model.map.rnn.width == 3 and model.provenance["deq_steps"] == 1
+    op = CACTI((torch.rand(4, 16, 16) > 0.5).float())
+    assert model.reconstruct(op(torch.rand(1, 1, 4, 16, 16)), op).shape == (1, 1, 4, 16, 16)
+    with pytest.raises(ValueError, match="holds de-rnn weights"):
+        load_weights(tmp_path / "rnn.pt", model="de-gap")

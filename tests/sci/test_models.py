@@ -127,6 +127,36 @@ def test_dernn_is_contractive_and_trains():
     assert float(model.lipschitz_at(x.detach(), y, op)["lipschitz"]) < 1.0
 
 
+def test_dernn_training_forward_uses_one_map_and_its_gradient_matches_unrolled():
+    """In training mode the spectral-normalized convolutions are fixed once per solve, so the IFT gradient is
+    the gradient of the equilibrium of one map: it equals autograd through that same map iterated to
+    convergence (the normalized weights fixed the same way)."""
+    from deq.priors.spectral import spectral_cache
+
+    video, op, y = _problem()
+    torch.manual_seed(0)
+    cfg = SolverConfig(tol=1e-11, max_iter=80, backward_tol=1e-11, backward_max_iter=80)
+    model = DERNN(width=4, coeff=0.6, config=cfg).double().train()
+    model(y, op)  # first call: 200 power steps at this size; later calls take one step each
+    layers = [m for m in model.modules() if hasattr(m, "_u")]
+    states = [m._u.clone() for m in layers]
+    x, info = model(y, op)
+    assert bool(info.converged.all()) and int(info.nstep.max()) > 3
+    (x - video).pow(2).sum().backward()
+    g_ift = [p.grad.clone() for p in model.map.parameters()]
+    model.zero_grad()
+    for m, u in zip(layers, states):  # replay the power-iteration state the solve above started from
+        m._u = u
+    with spectral_cache(model.map):
+        model.map.rnn.fix_weights(y.new_zeros((1, 1, 1, 8, 8)))
+        x_unrolled = model.iterate(y, op, 100)
+    (x_unrolled - video).pow(2).sum().backward()
+    g_unr = [p.grad.clone() for p in model.map.parameters()]
+    assert torch.allclose(x, x_unrolled, atol=1e-8)
+    for a, b in zip(g_ift, g_unr):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-9)
+
+
 def test_pnp_gap_default_denoiser_is_the_shipped_awgn_one():
     from deq.models.sci.models import MissingWeightsError
 

@@ -45,10 +45,18 @@ SCENES = ("drop40", "runner40", "1park8")
 KS = (10, 20, 50, 100, 200, 500)
 
 
-def _methods(weights: str | None) -> tuple[dict[str, Any], list[str]]:
+def _methods(weights: str | None, rnn_weights: str | None) -> tuple[dict[str, Any], list[str]]:
+    """The demo's methods (GAP-TV, PnP-GAP, DE-GAP) and DE-RNN with its shipped (or given) weights."""
+    from deq.core.checkpoint import WeightsError
     from deq.models.sci.demo import build_methods
+    from deq.models.sci.weights import load_weights
 
-    return build_methods(weights, None)
+    methods, notes = build_methods(weights, None)
+    try:
+        methods["DE-RNN"] = load_weights(rnn_weights, model="de-rnn")
+    except WeightsError as exc:
+        notes.append(f"DE-RNN skipped: no weights: {exc}")
+    return methods, notes
 
 
 def scene_table(methods: dict[str, Any], data_dir: str | None, groups: int | None) -> tuple[str, dict[str, dict[str, Any]]]:
@@ -231,19 +239,18 @@ def training_memory(model: Any, size: int = 128) -> str:
     return markdown_table([f"one training step, 1 clip 8x{size}x{size} (CPU)", "peak tensor memory (MiB)"], rows)
 
 
-def lipschitz(model: Any, data_dir: str | None) -> str:
-    """Section 5: Theorem 2 check at the fixed point on the Drop crop."""
+def lipschitz(models: dict[str, Any], data_dir: str | None) -> str:
+    """Section 5: Theorem 2 check at the fixed point on the Drop crop, for each equilibrium model."""
     y, op, _ = _crop_problem(data_dir)
-    z = model.reconstruct(y, op)
-    lip = model.lipschitz_at(z, y, op)
+    rows = []
+    for name, model in models.items():
+        lip = model.lipschitz_at(model.reconstruct(y, op), y, op)
+        eta = float(lip["eta"])
+        verdict = "< 1: locally contractive, Theorem 2 holds" if eta < 1 else ">= 1: no guarantee (Anderson may still converge)"
+        rows.append((name, f"{float(lip['lipschitz']):.3f}", f"{eta:.3f}", verdict))
     return (
-        f"Local Lipschitz constant of the trained DE-GAP map at its fixed point (Drop crop, power "
-        f"iteration on J^T J): L = {float(lip['lipschitz']):.3f}, eta = (1 + 0.01) L = {float(lip['eta']):.3f} "
-        + (
-            "(< 1: locally contractive, Theorem 2 holds)."
-            if float(lip["eta"]) < 1
-            else "(>= 1: no contraction guarantee (Anderson may still converge))."
-        )
+        "Local Lipschitz constant L of each trained map at its fixed point (Drop crop, power iteration on J^T J), "
+        "eta = (1 + 0.01) L:\n\n" + markdown_table(["model", "L", "eta", "verdict"], rows)
     )
 
 
@@ -251,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deq bench sci", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=None, help="benchmark data root (default: DEQ_DATA or ../shared/data)")
     parser.add_argument("--weights", default=None, help="DE-GAP weights (default: shipped)")
+    parser.add_argument("--rnn-weights", default=None, help="DE-RNN weights (default: shipped)")
     parser.add_argument(
         "--pretrain-weights",
         default=None,
@@ -267,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     command = "deq bench sci " + " ".join(argv if argv is not None else sys.argv[1:])
-    methods, notes = _methods(args.weights)
+    methods, notes = _methods(args.weights, args.rnn_weights)
     for note in notes:
         print("NOTE:", note)
     print("1. per-scene PSNR/SSIM", flush=True)
@@ -286,10 +294,10 @@ def main(argv: list[str] | None = None) -> int:
             "DE-GAP was trained on random masks of synthetic clips; here the benchmark mask and another mask:",
             mask_mismatch(degap, args.data_dir, results["drop40"]["DE-GAP"]["first"]),
         ]
-        from deq.models.sci.weights import STAGE1_WEIGHTS, load_degap
+        from deq.models.sci.weights import STAGE1_WEIGHTS, load_weights
 
         stage1 = Path(args.pretrain_weights) if args.pretrain_weights else STAGE1_WEIGHTS
-        pre = load_degap(stage1).map if stage1.is_file() else None
+        pre = load_weights(stage1, model="de-gap").map if stage1.is_file() else None
         print("2. stability", flush=True)
         ks = tuple(int(k) for k in args.ks.split(","))
         parts += [
@@ -298,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
             f"![stability]({Path(args.plot).name})",
         ]
         print("5. lipschitz", flush=True)
-        parts += ["### Convergence check (Theorem 2)", lipschitz(degap, args.data_dir)]
+        eq = {k: methods[k] for k in ("DE-GAP", "DE-RNN") if k in methods}
+        parts += ["### Convergence check (Theorem 2)", lipschitz(eq, args.data_dir)]
         print("4. memory", flush=True)
         parts += ["### Peak training memory: DE-GAP vs unrolled", training_memory(degap)]
     parts += ["### Time per measurement (Table 2)", timing(results)]

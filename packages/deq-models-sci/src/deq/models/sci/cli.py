@@ -40,7 +40,7 @@ def add_train(subparsers: Any) -> None:
     """Register ``deq train-sci``."""
     from deq.models.sci.train import add_arguments
 
-    t = subparsers.add_parser("train-sci", help="train DE-GAP for video SCI (see python -m deq.models.sci.train)")
+    t = subparsers.add_parser("train-sci", help="train DE-GAP or DE-RNN for video SCI (see python -m deq.models.sci.train)")
     add_arguments(t)
     t.set_defaults(func=_train_command)
 
@@ -57,15 +57,15 @@ def build_model(method: str, weights: str | None, max_iter: int | None) -> Any:
     """The reconstruction model for ``--method``."""
     from deq.models.sci.models import GapTV, PnPADMM, PnPGAP
 
-    if method == "de-gap":
-        from deq.models.sci.weights import load_degap
+    if method in ("de-gap", "de-rnn"):
+        from deq.models.sci.weights import load_weights
 
-        return load_degap(weights, **({"max_iter": max_iter} if max_iter else {}))
+        return load_weights(weights, model=method, **({"max_iter": max_iter} if max_iter else {}))
     if method == "gap-tv":
         return GapTV(**({"n_iter": max_iter} if max_iter else {}))
     if method in ("pnp-gap", "pnp-admm"):
         return (PnPGAP if method == "pnp-gap" else PnPADMM)(**({"iters": max(1, max_iter // 4)} if max_iter else {}))
-    raise ValueError(f"--method {method}: the untrained DE-RNN ships no weights; train one first (choices: {METHODS[:4]})")
+    raise ValueError(f"--method {method}: expected one of {', '.join(METHODS)}")
 
 
 def load_user_data(input_path: str, mask_path: str | None, scale: float | None, frames: int | None):

@@ -28,7 +28,7 @@ def build_methods(
     """The models ``names`` (of :data:`DEMO_METHODS`), and a note for each one that could not be built."""
     from deq.core.checkpoint import WeightsError
     from deq.models.sci.models import GapTV, MissingWeightsError, PnPGAP
-    from deq.models.sci.weights import load_degap
+    from deq.models.sci.weights import load_weights
 
     unknown = set(names) - set(DEMO_METHODS)
     if unknown:
@@ -42,7 +42,7 @@ def build_methods(
             notes.append(f"PnP-GAP skipped: {exc}")
     if "DE-GAP" in names:
         try:
-            methods["DE-GAP"] = load_degap(weights, **({"max_iter": max_iter} if max_iter else {}))
+            methods["DE-GAP"] = load_weights(weights, model="de-gap", **({"max_iter": max_iter} if max_iter else {}))
         except WeightsError as exc:
             notes.append(f"DE-GAP skipped: its shipped weights are not available: {exc}")
     return methods, notes

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from deq.core.operator import LinearOperator
+from deq.core.solvers import SolverInfo
 from deq.models.sci.degap import EquilibriumSCI, SolverConfig
 from deq.models.sci.gap import gap_step
 
@@ -40,6 +41,14 @@ class BiRNN(nn.Module):
         self.enc_f, self.rec_f = _conv(1, width, coeff), _conv(width, width, coeff)
         self.enc_b, self.rec_b = _conv(width, width, coeff), _conv(width, width, coeff)
         self.out = _conv(width, 1, coeff)
+
+    def fix_weights(self, v: Tensor) -> None:
+        """Call every convolution once on inputs shaped like one frame of ``v [B, 1, T, H, W]``, so that inside
+        :func:`deq.priors.spectral.spectral_cache` their normalized weights are computed (and kept) now."""
+        frame = v[:, :, 0]
+        feat = frame.new_zeros((frame.shape[0], self.width, *frame.shape[-2:]))
+        for conv, inp in ((self.enc_f, frame), (self.rec_f, feat), (self.enc_b, feat), (self.rec_b, feat), (self.out, feat)):
+            conv(inp)
 
     def forward(self, v: Tensor) -> Tensor:
         if v.dim() != 5 or v.shape[1] != 1:
@@ -83,3 +92,16 @@ class DERNN(EquilibriumSCI):
         super().__init__()
         self.map = RNNMap(BiRNN(width, coeff, skip))
         self._init_solver(config)
+
+    def forward(self, y: Tensor, operator: LinearOperator, x0: Tensor | None = None) -> tuple[Tensor, SolverInfo]:
+        """As :meth:`EquilibriumSCI.forward`. In training mode each spectral-normalized convolution would take
+        a power-iteration step on every call, changing the map between solver iterations; here the normalized
+        weights are fixed once per solve (with their graph), so the forward solve and the implicit backward
+        see one and the same map."""
+        if not self.training:
+            return super().forward(y, operator, x0)
+        from deq.priors.spectral import spectral_cache
+
+        with spectral_cache(self.map):
+            self.map.rnn.fix_weights(y.new_zeros((y.shape[0], 1, 1, *y.shape[-2:])))
+            return super().forward(y, operator, x0)

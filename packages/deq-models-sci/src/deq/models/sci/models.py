@@ -144,16 +144,19 @@ def load_awgn_denoiser(name: str = AWGN_WEIGHTS) -> nn.Module:
 
 
 def de_gap(pretrained: bool = True, **options) -> nn.Module:
-    """DE-GAP (:class:`deq.models.sci.degap.DEGAP`): with ``pretrained`` the shipped weights
-    (:func:`deq.models.sci.weights.load_degap`), else a fresh network built from ``options``
-    (:func:`deq.models.sci.weights.build_degap`)."""
-    from deq.models.sci.weights import build_degap, load_degap
+    """DE-GAP (:class:`deq.models.sci.degap.DEGAP`): with ``pretrained`` the shipped weights or
+    ``weights=PATH`` (:func:`deq.models.sci.weights.load_weights`; ``options`` are solver overrides), else a
+    fresh network built from ``options`` (:func:`deq.models.sci.weights.build_degap`)."""
+    from deq.models.sci.weights import build_degap, load_weights
 
-    return load_degap(**options) if pretrained else build_degap(**options)
+    return load_weights(options.pop("weights", None), model="de-gap", **options) if pretrained else build_degap(**options)
 
 
-def de_rnn(**options) -> nn.Module:
-    """DE-RNN (:class:`deq.models.sci.dernn.DERNN`), untrained, built from ``options``."""
+def de_rnn(pretrained: bool = False, **options) -> nn.Module:
+    """DE-RNN (:class:`deq.models.sci.dernn.DERNN`): with ``pretrained`` the shipped weights or ``weights=PATH``
+    (:func:`deq.models.sci.weights.load_weights`; ``options`` are solver overrides), else a fresh network built
+    from ``options`` (``width``, ``coeff``, ``skip``, ``config``)."""
     from deq.models.sci.dernn import DERNN
+    from deq.models.sci.weights import load_weights
 
-    return DERNN(**options)
+    return load_weights(options.pop("weights", None), model="de-rnn", **options) if pretrained else DERNN(**options)

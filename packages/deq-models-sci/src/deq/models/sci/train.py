@@ -1,6 +1,7 @@
-"""Training recipe for DE-GAP (Zhao et al. sec. 4: MSE loss, Adam, implicit backward).
+"""Training recipe for DE-GAP and DE-RNN (Zhao et al. sec. 4: MSE loss, Adam, implicit backward).
 
     python -m deq.models.sci.train --weights-out degap.pt            # or: deq train-sci ...
+    python -m deq.models.sci.train --model de-rnn --rnn-options '{"width": 16}' --weights-out dernn.pt
     torchrun --nproc_per_node 4 -m deq.models.sci.train ...          # DDP (gloo on CPU, nccl on GPU)
 
 Data: synthetic moving-crop videos of ``natural/DnCNN_Train400`` (:mod:`deq.models.sci.synthetic`),
@@ -41,15 +42,15 @@ from deq.core.checkpoint import load_checked, save_atomic
 from deq.core.data import find_data
 from deq.core.metrics import psnr
 from deq.core.operator import LinearOperator
-from deq.models.sci.degap import DEGAP, SolverConfig
+from deq.models.sci.degap import EquilibriumSCI, SolverConfig
 from deq.models.sci.synthetic import SyntheticVideoDataset, load_image_folder
 from deq.models.sci.weights import (
     DEFAULT_DENOISER,
     DEFAULT_DENOISER_OPTIONS,
     DEFAULT_RADIUS,
-    build_degap,
-    degap_config,
-    save_degap,
+    build_from_config,
+    model_config,
+    save_weights,
 )
 
 TRAIN_IMAGES = "natural/DnCNN_Train400"
@@ -64,6 +65,8 @@ class TrainConfig:
     resume: bool = False
     init: str = ""
     data_dir: str | None = None
+    model: str = "de-gap"
+    rnn_options: str = "{}"
     denoiser: str = DEFAULT_DENOISER
     denoiser_options: str = json.dumps(DEFAULT_DENOISER_OPTIONS)
     radius: int = DEFAULT_RADIUS
@@ -126,17 +129,30 @@ def perturbed_start(x: Tensor, y: Tensor, op: LinearOperator) -> Tensor:
     return a * initial_estimate(op, y) + (1 - a) * x + s * torch.randn_like(x)
 
 
-def _load_init(model: DEGAP, cfg: TrainConfig, den_opts: dict) -> dict:
-    """Load ``--init``'s map into ``model``; returns that file's provenance. A file made for another
-    network (denoiser, options or radius) is an error naming both."""
+def _network(config: dict) -> dict:
+    """The part of a weight ``config`` that fixes the network (everything but the solver settings)."""
+    return {"model": "de-gap", **{k: v for k, v in config.items() if k != "solver"}}
+
+
+def _load_init(model: EquilibriumSCI, cfg: TrainConfig, config: dict) -> dict:
+    """Load ``--init``'s map into ``model`` (built from ``config``); returns that file's provenance. A file
+    made for another network (model, denoiser, options or radius) is an error naming both."""
     blob = load_checked(cfg.init, how_to_obtain="Pass a weight file written by this recipe (--weights-out).")
-    theirs = blob["config"]
-    ours = {"denoiser": cfg.denoiser, "denoiser_options": den_opts, "radius": cfg.radius}
-    if any(theirs.get(k) != v for k, v in ours.items()):
-        mine = {k: theirs.get(k) for k in ours}
-        raise ValueError(f"--init {cfg.init} holds a map for {mine}, but this run builds {ours}")
+    theirs, ours = _network(blob["config"]), _network(config)
+    if theirs != ours:
+        raise ValueError(f"--init {cfg.init} holds a map for {theirs}, but this run builds {ours}")
     model.map.load_state_dict(blob["state_dict"])
     return blob.get("provenance", {})
+
+
+def _build(cfg: TrainConfig) -> tuple[EquilibriumSCI, dict]:
+    """The model of ``cfg`` and the ``config`` entry its weight file gets."""
+    solver = SolverConfig(
+        backward=cfg.backward, tol=cfg.tol, max_iter=cfg.max_iter, backward_tol=cfg.tol, backward_max_iter=cfg.max_iter
+    )
+    den_opts, rnn_opts = json.loads(cfg.denoiser_options), json.loads(cfg.rnn_options)
+    config = model_config(cfg.model, cfg.denoiser, den_opts, cfg.radius, rnn_opts, solver)
+    return build_from_config(config), config
 
 
 def _all_reduce_grads(model: torch.nn.Module, world: int) -> None:
@@ -148,7 +164,7 @@ def _all_reduce_grads(model: torch.nn.Module, world: int) -> None:
 
 
 @torch.no_grad()
-def validate(model: DEGAP, ds: SyntheticVideoDataset, device: torch.device) -> dict[str, float]:
+def validate(model: EquilibriumSCI, ds: SyntheticVideoDataset, device: torch.device) -> dict[str, float]:
     """Mean PSNR (dB) of x^(0) and of the equilibrium on the held-out clips, and mean solver iterations."""
     from deq.models.sci.gap import initial_estimate
     from deq.operators.sci import CACTI
@@ -193,15 +209,12 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
     train_ds = SyntheticVideoDataset(train_imgs, length=max(total, 1), size=cfg.size, frames=cfg.frames, seed=cfg.seed)
     val_ds = SyntheticVideoDataset(val_imgs, length=cfg.val_clips, size=cfg.size, frames=cfg.frames, seed=cfg.seed + 10_000)
 
-    solver = SolverConfig(
-        backward=cfg.backward, tol=cfg.tol, max_iter=cfg.max_iter, backward_tol=cfg.tol, backward_max_iter=cfg.max_iter
-    )
-    den_opts = json.loads(cfg.denoiser_options)
-    model = build_degap(cfg.denoiser, den_opts, cfg.radius, **asdict(solver)).to(device).train()
+    model, config = _build(cfg)
+    model = model.to(device).train()
     opt = torch.optim.Adam(model.map.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.decay_every, gamma=cfg.lr_decay)
     step, elapsed_before = 0, 0.0
-    init_provenance = _load_init(model, cfg, den_opts) if cfg.init else None
+    init_provenance = _load_init(model, cfg, config) if cfg.init else None
     if cfg.resume and Path(cfg.checkpoint).is_file():
         ck = load_checked(cfg.checkpoint, map_location=device)
         model.map.load_state_dict(ck["map"])
@@ -296,7 +309,7 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
         }
         if init_provenance is not None:
             provenance["init"] = {"weights": cfg.init, "provenance": init_provenance}
-        save_degap(model, degap_config(cfg.denoiser, den_opts, cfg.radius, model.config), provenance, cfg.weights_out)
+        save_weights(model, config, provenance, cfg.weights_out)
         print(json.dumps({"weights": cfg.weights_out, **metrics}), flush=True)
     if world > 1:
         dist.destroy_process_group()
@@ -307,11 +320,7 @@ def export_checkpoint(checkpoint: str, weights_out: str) -> None:
     """Write the weights of a training checkpoint (e.g. the end of the pretraining stage) as a weight file."""
     ck = load_checked(checkpoint)
     cfg = TrainConfig(**ck["config"])
-    solver = SolverConfig(
-        backward=cfg.backward, tol=cfg.tol, max_iter=cfg.max_iter, backward_tol=cfg.tol, backward_max_iter=cfg.max_iter
-    )
-    den_opts = json.loads(cfg.denoiser_options)
-    model = build_degap(cfg.denoiser, den_opts, cfg.radius, **asdict(solver))
+    model, config = _build(cfg)
     model.map.load_state_dict(ck["map"])
     provenance = {
         "script": "python -m deq.models.sci.train --export-from",
@@ -322,7 +331,7 @@ def export_checkpoint(checkpoint: str, weights_out: str) -> None:
         "seed": cfg.seed,
         "training_config": ck["config"],
     }
-    save_degap(model, degap_config(cfg.denoiser, den_opts, cfg.radius, model.config), provenance, weights_out)
+    save_weights(model, config, provenance, weights_out)
 
 
 def main(argv: list[str] | None = None) -> int:

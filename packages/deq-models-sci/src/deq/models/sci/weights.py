@@ -1,9 +1,11 @@
-"""Building DE-GAP networks and loading the weights shipped inside this package.
+"""Building the equilibrium models (DE-GAP, DE-RNN) and loading the weights shipped inside this package.
 
-A DE-GAP weight file (``torch.save`` of plain containers, loaded with ``weights_only=True``) holds
+A weight file (``torch.save`` of plain containers, loaded with ``weights_only=True``) holds
 
-* ``config``: how to rebuild the network — the deq-priors denoiser name and options, the temporal radius
-  of :class:`~deq.models.sci.video.FrameWindow` and the solver settings;
+* ``config``: how to rebuild the network — ``model`` (``"de-gap"``, the default for files that do not say,
+  or ``"de-rnn"``); for DE-GAP the deq-priors denoiser name and options and the temporal radius of
+  :class:`~deq.models.sci.video.FrameWindow`, for DE-RNN the :class:`~deq.models.sci.dernn.BiRNN` options
+  (``rnn_options``); and the solver settings;
 * ``state_dict``: the iteration map's weights;
 * ``provenance``: script, command, data, steps, seed and the final validation metrics (also written to a
   JSON file beside the weights).
@@ -20,11 +22,14 @@ from typing import Any
 from torch import nn
 
 from deq.core.checkpoint import load_checked, save_atomic
-from deq.models.sci.degap import DEGAP, SolverConfig
+from deq.models.sci.degap import DEGAP, EquilibriumSCI, SolverConfig
 from deq.models.sci.video import as_video_denoiser
 
+MODELS = ("de-gap", "de-rnn")
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "degap_cnn.pt"
+#: the shipped DE-RNN (CPU-trained; see its JSON)
+DERNN_WEIGHTS = WEIGHTS_DIR / "dernn.pt"
 #: the same network after training stage 1 only (not as an equilibrium), for the stability comparison
 STAGE1_WEIGHTS = WEIGHTS_DIR / "degap_cnn_stage1.pt"
 HOW_TO_OBTAIN = (
@@ -63,30 +68,65 @@ def build_degap(
     return DEGAP(build_denoiser(denoiser, opts, radius), SolverConfig(**solver_options))
 
 
-def degap_config(denoiser: str, denoiser_options: dict[str, Any], radius: int, solver: SolverConfig) -> dict[str, Any]:
-    """The ``config`` entry of a weight file."""
-    return {"denoiser": denoiser, "denoiser_options": dict(denoiser_options), "radius": radius, "solver": asdict(solver)}
+def model_config(
+    model: str, denoiser: str, denoiser_options: dict[str, Any], radius: int, rnn_options: dict[str, Any], solver: SolverConfig
+) -> dict[str, Any]:
+    """The ``config`` entry of a weight file: what :func:`build_from_config` needs to rebuild ``model``."""
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    if model == "de-rnn":
+        return {"model": model, "rnn_options": dict(rnn_options), "solver": asdict(solver)}
+    return {
+        "model": model,
+        "denoiser": denoiser,
+        "denoiser_options": dict(denoiser_options),
+        "radius": radius,
+        "solver": asdict(solver),
+    }
 
 
-def save_degap(model: DEGAP, config: dict[str, Any], provenance: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write weights + config + provenance atomically, and the provenance as JSON beside them."""
+def build_from_config(config: dict[str, Any], **solver_overrides: Any) -> EquilibriumSCI:
+    """A fresh (untrained) DE-GAP or DE-RNN from the ``config`` of a weight file; ``solver_overrides``
+    replace stored :class:`SolverConfig` fields."""
+    from deq.models.sci.dernn import DERNN
+
+    solver = {**config.get("solver", {}), **solver_overrides}
+    model = config.get("model", "de-gap")
+    if model == "de-rnn":
+        return DERNN(**config["rnn_options"], config=SolverConfig(**solver))
+    if model != "de-gap":
+        raise ValueError(f"weight config names model {model!r}; expected one of {MODELS}")
+    return build_degap(config["denoiser"], config["denoiser_options"], config["radius"], **solver)
+
+
+def save_weights(model: EquilibriumSCI, config: dict[str, Any], provenance: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write weights + config + provenance atomically, and the config and provenance as JSON beside them."""
     path = Path(path)
     save_atomic({"config": config, "state_dict": model.map.state_dict(), "provenance": provenance}, path)
     path.with_suffix(".json").write_text(json.dumps({"config": config, "provenance": provenance}, indent=2) + "\n")
     return path
 
 
-def load_degap(weights: str | os.PathLike[str] | None = None, **solver_overrides: Any) -> DEGAP:
-    """DE-GAP with trained weights (default: the shipped ``weights/degap_cnn.pt``) in eval mode.
+def load_weights(
+    weights: str | os.PathLike[str] | None = None, *, model: str | None = None, **solver_overrides: Any
+) -> EquilibriumSCI:
+    """A trained DE-GAP or DE-RNN in eval mode, from ``weights`` or, by default, the file this package ships
+    for ``model`` (``"de-gap"``: ``weights/degap_cnn.pt``, ``"de-rnn"``: ``weights/dernn.pt``).
 
-    ``solver_overrides`` replace stored :class:`SolverConfig` fields (e.g. ``max_iter=100``). Raises
-    ``deq.core.checkpoint.WeightsError`` naming the file and how to obtain it when it is missing.
+    ``model`` given with ``weights`` is checked against the file (a DE-RNN file where DE-GAP was asked for is an
+    error). ``solver_overrides`` replace stored :class:`SolverConfig` fields (e.g. ``max_iter=100``). Raises
+    ``deq.core.checkpoint.WeightsError`` naming the file and how to obtain it when it is missing or unreadable.
     """
-    path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
+    if model is not None and model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    default = DERNN_WEIGHTS if model == "de-rnn" else DEFAULT_WEIGHTS
+    path = Path(weights) if weights is not None else default
     blob = load_checked(path, how_to_obtain=HOW_TO_OBTAIN)
     config = blob["config"]
-    solver = {**config.get("solver", {}), **solver_overrides}
-    model = build_degap(config["denoiser"], config["denoiser_options"], config["radius"], **solver)
-    model.map.load_state_dict(blob["state_dict"])
-    model.provenance = blob.get("provenance", {})
-    return model.eval()
+    found = config.get("model", "de-gap")
+    if model is not None and found != model:
+        raise ValueError(f"{path} holds {found} weights, but {model} was asked for")
+    net = build_from_config(config, **solver_overrides)
+    net.map.load_state_dict(blob["state_dict"])
+    net.provenance = blob.get("provenance", {})
+    return net.eval()
