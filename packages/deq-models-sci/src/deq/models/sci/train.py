@@ -5,8 +5,9 @@
     torchrun --nproc_per_node 4 -m deq.models.sci.train ...          # DDP (gloo on CPU, nccl on GPU)
 
 Data: synthetic moving-crop videos of ``natural/DnCNN_Train400`` (:mod:`deq.models.sci.synthetic`),
-the last ``--val-images`` images held out for validation; every clip gets its own random binary mask,
-so the network is not tied to one mask. Two stages:
+the last ``--val-images`` images held out for validation, or with ``--videos DIR`` crops of real videos
+(one sub-folder of frames per video, e.g. DAVIS; :mod:`deq.models.sci.clips`), the last ``--val-videos``
+held out; every clip gets its own random binary mask, so the network is not tied to one mask. Two stages:
 
 1. ``--pretrain-steps``: the iteration map alone, ``min ||f(x_a; y) - x||^2`` from points
    ``x_a = a x^(0) + (1 - a) x + s n`` between the initial estimate and the truth (``a ~ U(0, 1)``,
@@ -15,8 +16,8 @@ so the network is not tied to one mask. Two stages:
    ``min ||x*(y) - x||^2``, gradients by the implicit function theorem (``--backward ift``, eq. 18-26)
    or the phantom gradient (``jfb``).
 
-The paper's GPU recipe is DAVIS2017 256x256x8 crops, 30 epochs, lr 1e-3 decayed by 10 % every 10
-epochs (``--size 256 --lr-decay 0.9 --decay-every <10 epochs of steps>``). Checkpoints are atomic
+The paper's GPU recipe is DAVIS2017 256x256x8 crops, 30 epochs, lr 1e-3 decayed by 10 % every 10 epochs
+(``--videos DAVIS/JPEGImages/480p --size 256 --lr-decay 0.9 --decay-every <10 epochs of steps>``). Checkpoints are atomic
 (``deq.core.checkpoint.save_atomic``) and ``--resume`` continues from the last one; items are drawn
 deterministically from ``(seed, step, rank)``, so a resumed run sees the same data as an uninterrupted
 one. CUDA runs use bf16 autocast (``--amp``). ``--init W.pt`` starts from the map of a DE-GAP weight file
@@ -37,11 +38,13 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch import Tensor
+from torch.utils.data import Dataset
 
 from deq.core.checkpoint import load_checked, save_atomic
 from deq.core.data import find_data
 from deq.core.metrics import psnr
 from deq.core.operator import LinearOperator
+from deq.models.sci.clips import VideoClipDataset, load_video_folders
 from deq.models.sci.degap import EquilibriumSCI, SolverConfig
 from deq.models.sci.synthetic import SyntheticVideoDataset, load_image_folder
 from deq.models.sci.weights import (
@@ -65,6 +68,8 @@ class TrainConfig:
     resume: bool = False
     init: str = ""
     data_dir: str | None = None
+    videos: str = ""
+    val_videos: int = 2
     model: str = "de-gap"
     rnn_options: str = "{}"
     denoiser: str = DEFAULT_DENOISER
@@ -109,9 +114,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, type=kind, default=f.default)
 
 
-def _batch(
-    ds: SyntheticVideoDataset, step: int, batch: int, rank: int, world: int, device: torch.device
-) -> tuple[Tensor, Tensor]:
+def _batch(ds: Dataset, step: int, batch: int, rank: int, world: int, device: torch.device) -> tuple[Tensor, Tensor]:
     first = (step * world + rank) * batch
     items = [ds[(first + i) % len(ds)] for i in range(batch)]
     return torch.stack([v for v, _ in items]).to(device), torch.stack([m for _, m in items]).to(device)
@@ -127,6 +130,34 @@ def perturbed_start(x: Tensor, y: Tensor, op: LinearOperator) -> Tensor:
     a = torch.rand(shape, device=x.device)
     s = 0.1 * torch.rand(shape, device=x.device)
     return a * initial_estimate(op, y) + (1 - a) * x + s * torch.randn_like(x)
+
+
+def _datasets(cfg: TrainConfig, length: int) -> tuple[Dataset, Dataset, str]:
+    """Training and validation clips and a description for the provenance: real videos (``--videos``, the last
+    ``--val-videos`` held out) or synthetic moving crops of ``natural/DnCNN_Train400`` (last ``--val-images``
+    held out)."""
+    shape = {"size": cfg.size, "frames": cfg.frames}
+    if cfg.videos:
+        videos = load_video_folders(cfg.videos)
+        if cfg.val_videos >= len(videos):
+            raise ValueError(f"--val-videos {cfg.val_videos} leaves no training videos out of {len(videos)} in {cfg.videos}")
+        cut = len(videos) - cfg.val_videos
+        return (
+            VideoClipDataset(videos[:cut], length=length, seed=cfg.seed, **shape),
+            VideoClipDataset(videos[cut:], length=cfg.val_clips, seed=cfg.seed + 10_000, **shape),
+            f"{cfg.videos} (first {cut} videos; last {cfg.val_videos} held out for validation), "
+            f"{cfg.frames}-frame {cfg.size}x{cfg.size} crops, random binary masks per clip",
+        )
+    images = load_image_folder(find_data(TRAIN_IMAGES, cfg.data_dir))
+    if cfg.val_images >= len(images):
+        raise ValueError(f"--val-images {cfg.val_images} leaves no training images out of {len(images)}")
+    cut = len(images) - cfg.val_images
+    return (
+        SyntheticVideoDataset(images[:cut], length=length, seed=cfg.seed, **shape),
+        SyntheticVideoDataset(images[cut:], length=cfg.val_clips, seed=cfg.seed + 10_000, **shape),
+        f"{TRAIN_IMAGES} (first {cut} images; last {cfg.val_images} held out for validation), "
+        f"synthetic {cfg.frames}-frame {cfg.size}x{cfg.size} moving crops, random binary masks per clip",
+    )
 
 
 def _network(config: dict) -> dict:
@@ -164,7 +195,7 @@ def _all_reduce_grads(model: torch.nn.Module, world: int) -> None:
 
 
 @torch.no_grad()
-def validate(model: EquilibriumSCI, ds: SyntheticVideoDataset, device: torch.device) -> dict[str, float]:
+def validate(model: EquilibriumSCI, ds: Dataset, device: torch.device) -> dict[str, float]:
     """Mean PSNR (dB) of x^(0) and of the equilibrium on the held-out clips, and mean solver iterations."""
     from deq.models.sci.gap import initial_estimate
     from deq.operators.sci import CACTI
@@ -201,13 +232,8 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
     torch.manual_seed(cfg.seed)
     if cfg.backward not in ("ift", "jfb"):
         raise ValueError(f"--backward must be ift or jfb, got {cfg.backward!r}")
-    images = load_image_folder(find_data(TRAIN_IMAGES, cfg.data_dir))
-    if cfg.val_images >= len(images):
-        raise ValueError(f"--val-images {cfg.val_images} leaves no training images out of {len(images)}")
-    train_imgs, val_imgs = images[: len(images) - cfg.val_images], images[len(images) - cfg.val_images :]
     total = (cfg.pretrain_steps + cfg.steps) * cfg.batch * world
-    train_ds = SyntheticVideoDataset(train_imgs, length=max(total, 1), size=cfg.size, frames=cfg.frames, seed=cfg.seed)
-    val_ds = SyntheticVideoDataset(val_imgs, length=cfg.val_clips, size=cfg.size, frames=cfg.frames, seed=cfg.seed + 10_000)
+    train_ds, val_ds, data_note = _datasets(cfg, max(total, 1))
 
     model, config = _build(cfg)
     model = model.to(device).train()
@@ -293,8 +319,7 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
         provenance = {
             "script": "python -m deq.models.sci.train",
             "argv": list(argv if argv is not None else sys.argv[1:]),
-            "data": f"{TRAIN_IMAGES} (first {len(train_imgs)} images; last {len(val_imgs)} held out for validation), "
-            f"synthetic {cfg.frames}-frame {cfg.size}x{cfg.size} moving crops, random binary masks per clip",
+            "data": data_note,
             "steps_done": step,
             "pretrain_steps": min(step, cfg.pretrain_steps),
             "deq_steps": max(0, step - cfg.pretrain_steps),
