@@ -136,28 +136,21 @@ def _datasets(cfg: TrainConfig, length: int) -> tuple[Dataset, Dataset, str]:
     """Training and validation clips and a description for the provenance: real videos (``--videos``, the last
     ``--val-videos`` held out) or synthetic moving crops of ``natural/DnCNN_Train400`` (last ``--val-images``
     held out)."""
-    shape = {"size": cfg.size, "frames": cfg.frames}
     if cfg.videos:
-        videos = load_video_folders(cfg.videos)
-        if cfg.val_videos >= len(videos):
-            raise ValueError(f"--val-videos {cfg.val_videos} leaves no training videos out of {len(videos)} in {cfg.videos}")
-        cut = len(videos) - cfg.val_videos
-        return (
-            VideoClipDataset(videos[:cut], length=length, seed=cfg.seed, **shape),
-            VideoClipDataset(videos[cut:], length=cfg.val_clips, seed=cfg.seed + 10_000, **shape),
-            f"{cfg.videos} (first {cut} videos; last {cfg.val_videos} held out for validation), "
-            f"{cfg.frames}-frame {cfg.size}x{cfg.size} crops, random binary masks per clip",
-        )
-    images = load_image_folder(find_data(TRAIN_IMAGES, cfg.data_dir))
-    if cfg.val_images >= len(images):
-        raise ValueError(f"--val-images {cfg.val_images} leaves no training images out of {len(images)}")
-    cut = len(images) - cfg.val_images
-    return (
-        SyntheticVideoDataset(images[:cut], length=length, seed=cfg.seed, **shape),
-        SyntheticVideoDataset(images[cut:], length=cfg.val_clips, seed=cfg.seed + 10_000, **shape),
-        f"{TRAIN_IMAGES} (first {cut} images; last {cfg.val_images} held out for validation), "
-        f"synthetic {cfg.frames}-frame {cfg.size}x{cfg.size} moving crops, random binary masks per clip",
+        items, cls, source, kind = load_video_folders(cfg.videos), VideoClipDataset, cfg.videos, "crops"
+        held, what = cfg.val_videos, "videos"
+    else:
+        items, cls = load_image_folder(find_data(TRAIN_IMAGES, cfg.data_dir)), SyntheticVideoDataset
+        held, what, source, kind = cfg.val_images, "images", TRAIN_IMAGES, "synthetic moving crops"
+    if held >= len(items):
+        raise ValueError(f"--val-{what} {held} leaves no training {what} out of {len(items)} in {source}")
+    cut, shape = len(items) - held, {"size": cfg.size, "frames": cfg.frames}
+    note = (
+        f"{source} (first {cut} {what}; last {held} held out for validation), "
+        f"{cfg.frames}-frame {cfg.size}x{cfg.size} {kind}, random binary masks per clip"
     )
+    train_ds = cls(items[:cut], length=length, seed=cfg.seed, **shape)
+    return train_ds, cls(items[cut:], length=cfg.val_clips, seed=cfg.seed + 10_000, **shape), note
 
 
 def _network(config: dict) -> dict:
