@@ -14,7 +14,8 @@ held out; every clip gets its own random binary mask, so the network is not tied
    ``s ~ U(0, 0.1)``; one application of ``f``, a cheap warm start);
 2. ``--steps``: the equilibrium ``x*`` of ``f`` (Anderson) against the ground truth,
    ``min ||x*(y) - x||^2``, gradients by the implicit function theorem (``--backward ift``, eq. 18-26)
-   or the phantom gradient (``jfb``).
+   or the phantom gradient (``jfb``); ``--jac-reg c`` adds ``c ||J_f(x*)||_F^2 / n`` (Hutchinson estimate, one
+   probe; Bai et al. 2021) to keep the map contractive, so the forward solve converges as training goes on.
 
 The paper's GPU recipe is DAVIS2017 256x256x8 crops, 30 epochs, lr 1e-3 decayed by 10 % every 10 epochs
 (``--videos DAVIS/JPEGImages/480p --size 256 --lr-decay 0.9 --decay-every <10 epochs of steps>``). Checkpoints are atomic
@@ -42,6 +43,7 @@ from torch.utils.data import Dataset
 
 from deq.core.checkpoint import load_checked, save_atomic
 from deq.core.data import find_data
+from deq.core.jacobian import jacobian_frobenius
 from deq.core.metrics import psnr
 from deq.core.operator import LinearOperator
 from deq.models.sci.clips import VideoClipDataset, load_video_folders
@@ -85,6 +87,7 @@ class TrainConfig:
     lr_decay: float = 0.9
     decay_every: int = 100
     backward: str = "ift"
+    jac_reg: float = 0.0
     max_iter: int = 30
     tol: float = 1e-3
     val_images: int = 40
@@ -280,15 +283,18 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
             with amp:
                 loss = torch.nn.functional.mse_loss(model.map(perturbed_start(x, y, op), y, op).float(), x)
             loss.backward()
-            iters = 1.0
+            iters, jac = 1.0, torch.zeros(())
         else:  # stage 2: the equilibrium, implicit gradient; one solve per clip (per-sample stopping)
-            loss, iters = torch.zeros((), device=device), 0.0
+            loss, iters, jac = torch.zeros((), device=device), 0.0, torch.zeros((), device=device)
             for i in range(x.shape[0]):
                 op_i = CACTI(m[i])
                 with amp:
                     out, info = model(y[i : i + 1], op_i)
                     loss_i = torch.nn.functional.mse_loss(out.float(), x[i : i + 1]) / x.shape[0]
-                loss_i.backward()
+                    if cfg.jac_reg > 0:
+                        jac_i = jacobian_frobenius(model.map, out, y[i : i + 1], op_i).mean() / x.shape[0]
+                        jac = jac + jac_i.detach()
+                (loss_i + cfg.jac_reg * jac_i if cfg.jac_reg > 0 else loss_i).backward()
                 loss, iters = loss + loss_i.detach(), iters + float(info.nstep.float().mean()) / x.shape[0]
         _all_reduce_grads(model.map, world)
         opt.step()
@@ -299,7 +305,7 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
             stage = "pretrain" if step <= cfg.pretrain_steps else "deq"
             print(
                 f"step {step}/{n_total} [{stage}] loss {last_loss:.3e} psnr {-10 * torch.log10(loss).item():.2f} dB "
-                f"iters {iters:.1f} lr {sched.get_last_lr()[0]:.2e} t {elapsed:.0f}s",
+                f"iters {iters:.1f} |J|_F^2/n {float(jac):.3f} lr {sched.get_last_lr()[0]:.2e} t {elapsed:.0f}s",
                 flush=True,
             )
         if step % cfg.ckpt_every == 0:
