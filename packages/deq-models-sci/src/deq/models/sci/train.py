@@ -323,6 +323,7 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
             "pretrain_steps": min(step, cfg.pretrain_steps),
             "deq_steps": max(0, step - cfg.pretrain_steps),
             "batch": cfg.batch * world,
+            "processes": world,
             "seed": cfg.seed,
             "backward": cfg.backward,
             "wall_seconds": round(elapsed, 1),
