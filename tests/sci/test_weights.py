@@ -47,3 +47,9 @@ def test_shipped_dernn_is_contractive_at_its_fixed_point(scene):
     x, info = model(y, op)
     assert bool(info.converged.all())
     assert float(model.lipschitz_at(x, y, op)["eta"]) < 1.0
+
+
+@pytest.mark.parametrize("name", ["de-gap", "de-rnn"])
+def test_weights_without_pretrained_is_an_error(name):
+    with pytest.raises(ValueError, match="only read with pretrained=True"):
+        create("model", name, pretrained=False, weights=str(DEFAULT_WEIGHTS))

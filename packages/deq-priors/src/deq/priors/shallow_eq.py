@@ -86,7 +86,5 @@ class ShallowEquilibrium(nn.Module):
         check_image(x, "ShallowEquilibrium", channels=self.in_channels)
         with spectral_cache(self):
             u = self.injection(x)
-            r0 = torch.zeros_like(x)
-            self._map(r0, u)  # fixes the normalized weights (with their graph, if any) for the whole solve
-            r, self.last_info = self.deq(r0, u)
+            r, self.last_info = self.deq(torch.zeros_like(x), u)
         return x + r

@@ -104,20 +104,24 @@ class _RealSpectralNormConv(nn.Module):
         fwd, _, kw = _conv_ops(self.conv)
         return fwd(self._u, weight, **kw).norm()  # differentiable in W, u held fixed
 
-    def forward(self, x: Tensor) -> Tensor:
-        fwd, _, kw = _conv_ops(self.conv)
-        if self._cache_active and self._cached is not None:
-            return fwd(x, self._cached, self.conv.bias, **kw)
+    def _normalize(self, x: Tensor) -> Tensor:
+        """``W * coeff / sigma``; in training (or before the first estimate) one power step at ``x``'s size."""
         if self.training or float(self.sigma) == 0.0:
             sigma = self._update_sigma(x)
             with torch.no_grad():
                 self.sigma.copy_(sigma.detach())
         else:
             sigma = self.sigma
-        weight = self.conv.weight * (self.coeff / sigma)
-        if self._cache_active:
-            self._cached = weight
-        return fwd(x, weight, self.conv.bias, **kw)
+        return self.conv.weight * (self.coeff / sigma)
+
+    def forward(self, x: Tensor) -> Tensor:
+        fwd, _, kw = _conv_ops(self.conv)
+        if not self._cache_active:
+            return fwd(x, self._normalize(x), self.conv.bias, **kw)
+        if self._cached is None:
+            with torch.enable_grad():  # the first call of a solve may run under no_grad; the cache keeps W's graph
+                self._cached = self._normalize(x)
+        return fwd(x, self._cached, self.conv.bias, **kw)
 
     def normalized_weight(self) -> Tensor:
         """The weight the layer applies, ``W * coeff / sigma``."""
@@ -226,9 +230,10 @@ def network_lipschitz_bound(model: nn.Module, input_shape: Sequence[int], *args:
 @contextmanager
 def spectral_cache(module: nn.Module):
     """Within this context every :class:`RealSpectralNormConv2d`/``3d`` in ``module`` computes its
-    normalized weight once (on its first call, power step included) and reuses that tensor, graph
-    included, for later calls — so a fixed-point map stays the same map across solver iterations while
-    gradients still reach ``W`` (the analogue of ``torch.nn.utils.parametrize.cached``)."""
+    normalized weight once (on its first call, power step included, with its graph to ``W`` even when that
+    call runs under ``torch.no_grad``, as the first iteration of a solve does) and reuses that tensor for
+    later calls — so a fixed-point map stays the same map across solver iterations while gradients still
+    reach ``W`` (the analogue of ``torch.nn.utils.parametrize.cached``)."""
     layers = [m for m in module.modules() if isinstance(m, _RealSpectralNormConv)]
     for m in layers:
         m._cache_active, m._cached = True, None

@@ -42,14 +42,6 @@ class BiRNN(nn.Module):
         self.enc_b, self.rec_b = _conv(width, width, coeff), _conv(width, width, coeff)
         self.out = _conv(width, 1, coeff)
 
-    def fix_weights(self, v: Tensor) -> None:
-        """Call every convolution once on inputs shaped like one frame of ``v [B, 1, T, H, W]``, so that inside
-        :func:`deq.priors.spectral.spectral_cache` their normalized weights are computed (and kept) now."""
-        frame = v[:, :, 0]
-        feat = frame.new_zeros((frame.shape[0], self.width, *frame.shape[-2:]))
-        for conv, inp in ((self.enc_f, frame), (self.rec_f, feat), (self.enc_b, feat), (self.rec_b, feat), (self.out, feat)):
-            conv(inp)
-
     def forward(self, v: Tensor) -> Tensor:
         if v.dim() != 5 or v.shape[1] != 1:
             raise ValueError(f"BiRNN: expected a grayscale video [B, 1, T, H, W], got shape {list(v.shape)}")
@@ -96,12 +88,9 @@ class DERNN(EquilibriumSCI):
     def forward(self, y: Tensor, operator: LinearOperator, x0: Tensor | None = None) -> tuple[Tensor, SolverInfo]:
         """As :meth:`EquilibriumSCI.forward`. In training mode each spectral-normalized convolution would take
         a power-iteration step on every call, changing the map between solver iterations; here the normalized
-        weights are fixed once per solve (with their graph), so the forward solve and the implicit backward
-        see one and the same map."""
-        if not self.training:
-            return super().forward(y, operator, x0)
+        weights are fixed once per solve (:func:`deq.priors.spectral.spectral_cache`, graph included), so the
+        forward solve and the implicit backward see one and the same map."""
         from deq.priors.spectral import spectral_cache
 
         with spectral_cache(self.map):
-            self.map.rnn.fix_weights(y.new_zeros((y.shape[0], 1, 1, *y.shape[-2:])))
             return super().forward(y, operator, x0)

@@ -143,20 +143,27 @@ def load_awgn_denoiser(name: str = AWGN_WEIGHTS) -> nn.Module:
         ) from exc
 
 
-def de_gap(pretrained: bool = True, **options) -> nn.Module:
-    """DE-GAP (:class:`deq.models.sci.degap.DEGAP`): with ``pretrained`` the shipped weights or
-    ``weights=PATH`` (:func:`deq.models.sci.weights.load_weights`; ``options`` are solver overrides), else a
-    fresh network built from ``options`` (:func:`deq.models.sci.weights.build_degap`)."""
+def _check_weights(name: str, pretrained: bool, weights: str | None) -> None:
+    if weights is not None and not pretrained:
+        raise ValueError(f"{name}: weights={weights!r} is only read with pretrained=True")
+
+
+def de_gap(pretrained: bool = True, weights: str | None = None, **options) -> nn.Module:
+    """DE-GAP (:class:`deq.models.sci.degap.DEGAP`): with ``pretrained`` the shipped weights or ``weights``
+    (:func:`deq.models.sci.weights.load_weights`; ``options`` are solver overrides), else a fresh network built
+    from ``options`` (:func:`deq.models.sci.weights.build_degap`)."""
     from deq.models.sci.weights import build_degap, load_weights
 
-    return load_weights(options.pop("weights", None), model="de-gap", **options) if pretrained else build_degap(**options)
+    _check_weights("de-gap", pretrained, weights)
+    return load_weights(weights, model="de-gap", **options) if pretrained else build_degap(**options)
 
 
-def de_rnn(pretrained: bool = False, **options) -> nn.Module:
-    """DE-RNN (:class:`deq.models.sci.dernn.DERNN`): with ``pretrained`` the shipped weights or ``weights=PATH``
+def de_rnn(pretrained: bool = False, weights: str | None = None, **options) -> nn.Module:
+    """DE-RNN (:class:`deq.models.sci.dernn.DERNN`): with ``pretrained`` the shipped weights or ``weights``
     (:func:`deq.models.sci.weights.load_weights`; ``options`` are solver overrides), else a fresh network built
     from ``options`` (``width``, ``coeff``, ``skip``, ``config``)."""
     from deq.models.sci.dernn import DERNN
     from deq.models.sci.weights import load_weights
 
-    return load_weights(options.pop("weights", None), model="de-rnn", **options) if pretrained else DERNN(**options)
+    _check_weights("de-rnn", pretrained, weights)
+    return load_weights(weights, model="de-rnn", **options) if pretrained else DERNN(**options)

@@ -55,6 +55,7 @@ from deq.models.sci.weights import (
     DEFAULT_RADIUS,
     build_from_config,
     model_config,
+    model_of,
     save_weights,
 )
 
@@ -158,7 +159,7 @@ def _datasets(cfg: TrainConfig, length: int) -> tuple[Dataset, Dataset, str]:
 
 def _network(config: dict) -> dict:
     """The part of a weight ``config`` that fixes the network (everything but the solver settings)."""
-    return {"model": "de-gap", **{k: v for k, v in config.items() if k != "solver"}}
+    return {**{k: v for k, v in config.items() if k != "solver"}, "model": model_of(config)}
 
 
 def _load_init(model: EquilibriumSCI, cfg: TrainConfig, config: dict) -> dict:
@@ -291,10 +292,12 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> dict[str, float]:
                 with amp:
                     out, info = model(y[i : i + 1], op_i)
                     loss_i = torch.nn.functional.mse_loss(out.float(), x[i : i + 1]) / x.shape[0]
+                    objective = loss_i
                     if cfg.jac_reg > 0:
                         jac_i = jacobian_frobenius(model.map, out, y[i : i + 1], op_i).mean() / x.shape[0]
                         jac = jac + jac_i.detach()
-                (loss_i + cfg.jac_reg * jac_i if cfg.jac_reg > 0 else loss_i).backward()
+                        objective = objective + cfg.jac_reg * jac_i
+                objective.backward()
                 loss, iters = loss + loss_i.detach(), iters + float(info.nstep.float().mean()) / x.shape[0]
         _all_reduce_grads(model.map, world)
         opt.step()

@@ -85,13 +85,18 @@ def model_config(
     }
 
 
+def model_of(config: dict[str, Any]) -> str:
+    """The model a weight ``config`` is for (files written before DE-RNN had weights do not say: DE-GAP)."""
+    return config.get("model", "de-gap")
+
+
 def build_from_config(config: dict[str, Any], **solver_overrides: Any) -> EquilibriumSCI:
     """A fresh (untrained) DE-GAP or DE-RNN from the ``config`` of a weight file; ``solver_overrides``
     replace stored :class:`SolverConfig` fields."""
     from deq.models.sci.dernn import DERNN
 
     solver = {**config.get("solver", {}), **solver_overrides}
-    model = config.get("model", "de-gap")
+    model = model_of(config)
     if model == "de-rnn":
         return DERNN(**config["rnn_options"], config=SolverConfig(**solver))
     if model != "de-gap":
@@ -123,7 +128,7 @@ def load_weights(
     path = Path(weights) if weights is not None else default
     blob = load_checked(path, how_to_obtain=HOW_TO_OBTAIN)
     config = blob["config"]
-    found = config.get("model", "de-gap")
+    found = model_of(config)
     if model is not None and found != model:
         raise ValueError(f"{path} holds {found} weights, but {model} was asked for")
     net = build_from_config(config, **solver_overrides)
