@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
+from deq.core.errors import WeightsError
 
-class WeightsError(RuntimeError):
-    """A weight or checkpoint file is missing or unreadable; the message names the file and the remedy."""
+__all__ = ["WeightsError", "load_checked", "save_atomic"]
 
 
 def save_atomic(obj: Any, path: str | os.PathLike[str]) -> Path:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from deq.core.errors import DataNotFoundError
 
-class DataNotFoundError(FileNotFoundError):
-    """A benchmark file is not on disk; the message says where it was looked for."""
+__all__ = ["DataNotFoundError", "data_roots", "find_data"]
 
 
 def data_roots(data_dir: str | os.PathLike[str] | None = None) -> list[Path]:

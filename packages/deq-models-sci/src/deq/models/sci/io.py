@@ -23,8 +23,10 @@ import scipy.io as sio
 import torch
 from torch import Tensor
 
+from deq.core.errors import DataError
 
-class SCIDataError(ValueError):
+
+class SCIDataError(DataError):
     """A SCI data file is missing a key or has inconsistent shapes; the message names file, key and shapes."""
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from deq.core.errors import WeightsError
 from deq.core.operator import LinearOperator
 from deq.models.sci.gap import expand_schedule, pnp_admm, pnp_gap
 from deq.models.sci.video import as_video_denoiser
@@ -22,7 +23,7 @@ PNP_ITERS = (10, 10, 10, 10)
 AWGN_WEIGHTS = "ffdnet-gray"
 
 
-class MissingWeightsError(RuntimeError):
+class MissingWeightsError(WeightsError):
     """Shipped weights a model needs are not installed; the message names them and the remedy."""
 
 
