@@ -18,7 +18,7 @@ SMALL = {
     "rsn-cnn": ({"depth": 3, "width": 8}, (2, 1, 12, 12)),
     "rsn-unet": ({"base": 4, "levels": 2}, (2, 1, 8, 8)),
     "hsi-cnn": ({"in_channels": 5, "width": 8}, (2, 5, 10, 10)),
-    "shallow-eq": ({"max_iter": 15}, (2, 1, 12, 12)),
+    "shallow-eq": ({"solver": {"max_iter": 15}}, (2, 1, 12, 12)),
     "tv": ({"weight": 0.1}, (2, 1, 12, 12)),
     "soft-threshold": ({"threshold": 0.1}, (2, 1, 12, 12)),
     "wavelet": ({"threshold": 0.1, "wavelet": "haar", "level": 2}, (2, 1, 16, 16)),
@@ -105,7 +105,7 @@ def test_unet3d_handles_any_number_of_frames(registry):
 
 def test_shallow_eq_converges_and_input_gradient_matches_finite_difference(registry):
     torch.manual_seed(0)
-    model = registry.get("prior", "shallow-eq").obj(tol=1e-10, max_iter=60).double().eval()
+    model = registry.get("prior", "shallow-eq").obj(solver={"tol": 1e-10, "max_iter": 60}).double().eval()
     x = torch.rand(1, 1, 10, 10, dtype=torch.float64, requires_grad=True)
     v = torch.randn_like(x)
     out = model(x)

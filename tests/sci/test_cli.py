@@ -3,13 +3,9 @@ resumable training run that writes loadable weights."""
 
 from __future__ import annotations
 
-import json
-import re
-
 import numpy as np
 import pytest
 import scipy.io as sio
-import torch
 
 from deq.core import registry
 from deq.core.checkpoint import WeightsError
@@ -98,98 +94,3 @@ def test_demo_without_weights_says_so(tmp_path, capsys):
     text = capsys.readouterr().out
     assert rc == 0 and "DE-GAP skipped" in text and "GAP-TV" in text and str((tmp_path / "demo").resolve()) in text
     assert (tmp_path / "demo" / "sci_demo_frames.png").is_file() and (tmp_path / "demo" / "sci_demo.gif").is_file()
-
-
-def test_tiny_training_run_resumes_and_ships_loadable_weights(tmp_path, shared_data):
-    from deq.models.sci.train import main as train_main
-    from deq.models.sci.weights import load_weights
-
-    data_dir = shared_data("natural/DnCNN_Train400").parent.parent
-    base = [
-        "--data-dir",
-        str(data_dir),
-        "--size",
-        "16",
-        "--frames",
-        "4",
-        "--batch",
-        "1",
-        "--pretrain-steps",
-        "2",
-        "--max-iter",
-        "3",
-        "--val-images",
-        "2",
-        "--val-clips",
-        "1",
-        "--denoiser-options",
-        json.dumps({"depth": 2, "width": 4}),
-        "--ckpt-every",
-        "1",
-    ]
-    common = [*base, "--checkpoint", str(tmp_path / "c.ckpt"), "--weights-out", str(tmp_path / "w.pt")]
-    assert train_main(common + ["--steps", "0"]) == 0
-    assert torch.load(tmp_path / "c.ckpt", weights_only=True)["step"] == 2
-    assert train_main(common + ["--steps", "1", "--resume"]) == 0
-    meta = json.loads((tmp_path / "w.json").read_text())["provenance"]
-    assert meta["steps_done"] == 3 and meta["deq_steps"] == 1 and "val_psnr" in meta
-    model = load_weights(tmp_path / "w.pt")
-    video = torch.rand(1, 1, 4, 16, 16)
-    from deq.operators.sci import CACTI
-
-    op = CACTI((torch.rand(4, 16, 16) > 0.5).float())
-    assert model.reconstruct(op(video), op).shape == video.shape
-
-    # a new phase from these weights: the map starts from them and the provenance keeps the chain
-    phase2 = [*base, "--pretrain-steps", "0", "--steps", "0", "--init", str(tmp_path / "w.pt")]
-    phase2 += ["--checkpoint", str(tmp_path / "c2.ckpt"), "--weights-out", str(tmp_path / "w2.pt")]
-    assert train_main(phase2) == 0
-    second = load_weights(tmp_path / "w2.pt")
-    assert all(torch.equal(a, b) for a, b in zip(model.map.state_dict().values(), second.map.state_dict().values()))
-    assert second.provenance["init"]["provenance"]["deq_steps"] == 1
-    wrong = [*phase2[:-4], "--radius", "2", "--checkpoint", str(tmp_path / "c3.ckpt"), "--weights-out", str(tmp_path / "w3.pt")]
-    with pytest.raises(ValueError, match="holds a map for"):
-        train_main(wrong)
-
-
-def test_recipe_trains_dernn_and_its_weights_load_only_as_dernn(tmp_path, shared_data):
-    from deq.models.sci.dernn import DERNN
-    from deq.models.sci.train import main as train_main
-    from deq.models.sci.weights import load_weights
-    from deq.operators.sci import CACTI
-
-    data_dir = shared_data("natural/DnCNN_Train400").parent.parent
-    argv = ["--model", "de-rnn", "--rnn-options", json.dumps({"width": 3}), "--data-dir", str(data_dir)]
-    argv += ["--size", "16", "--frames", "4", "--batch", "1", "--pretrain-steps", "1", "--steps", "1", "--max-iter", "3"]
-    argv += ["--val-images", "2", "--val-clips", "1", "--checkpoint", str(tmp_path / "c.ckpt")]
-    argv += ["--weights-out", str(tmp_path / "rnn.pt")]
-    assert train_main(argv) == 0
-    model = load_weights(tmp_path / "rnn.pt", model="de-rnn")
-    assert isinstance(model, DERNN) and model.map.rnn.width == 3 and model.provenance["deq_steps"] == 1
-    op = CACTI((torch.rand(4, 16, 16) > 0.5).float())
-    assert model.reconstruct(op(torch.rand(1, 1, 4, 16, 16)), op).shape == (1, 1, 4, 16, 16)
-    with pytest.raises(ValueError, match="holds de-rnn weights"):
-        load_weights(tmp_path / "rnn.pt", model="de-gap")
-
-
-def test_jacobian_regularisation_enters_the_gradient(tmp_path, shared_data, capsys):
-    """``--jac-reg`` adds c ||J_f||_F^2/n to the stage-2 loss: from the same start, the same clip and the same
-    solve, the step with c > 0 moves the weights elsewhere than the step with c = 0, and the term is logged."""
-    from deq.models.sci.train import main as train_main
-    from deq.models.sci.weights import load_weights
-
-    data_dir = shared_data("natural/DnCNN_Train400").parent.parent
-    base = ["--data-dir", str(data_dir), "--size", "16", "--frames", "4", "--batch", "1", "--max-iter", "3"]
-    base += ["--val-images", "2", "--val-clips", "1", "--denoiser-options", json.dumps({"depth": 2, "width": 4})]
-    base += ["--log-every", "1"]
-    start = [*base, "--pretrain-steps", "1", "--steps", "0", "--checkpoint", str(tmp_path / "s.ckpt")]
-    assert train_main([*start, "--weights-out", str(tmp_path / "start.pt")]) == 0
-    maps = []
-    for c in ("0", "10"):
-        run = [*base, "--pretrain-steps", "0", "--steps", "1", "--init", str(tmp_path / "start.pt"), "--jac-reg", c]
-        run += ["--checkpoint", str(tmp_path / f"{c}.ckpt"), "--weights-out", str(tmp_path / f"{c}.pt")]
-        assert train_main(run) == 0
-        maps.append(load_weights(tmp_path / f"{c}.pt").map.state_dict())
-    assert any(not torch.equal(maps[0][k], maps[1][k]) for k in maps[0])
-    log = capsys.readouterr().out
-    assert "|J|_F^2/n 0.000" in log and re.search(r"\|J\|_F\^2/n (?!0\.000)\d+\.\d{3}", log)

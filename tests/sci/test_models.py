@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from deq.core.metrics import psnr
-from deq.models.sci.degap import DEGAP, SolverConfig
+from deq.models.sci.degap import DEGAP
 from deq.models.sci.dernn import DERNN
 from deq.models.sci.gap import initial_estimate
 from deq.models.sci.models import GapTV, PnPADMM, PnPGAP
@@ -62,7 +62,7 @@ class _Center(nn.Module):
 def _tiny_degap() -> DEGAP:
     torch.manual_seed(0)
     cnn = CNN(in_channels=3, depth=3, width=4, residual=False).double()  # default init: a contractive D
-    cfg = SolverConfig(tol=1e-10, max_iter=60, backward_tol=1e-10, backward_max_iter=60)
+    cfg = {"tol": 1e-10, "max_iter": 60, "backward_tol": 1e-10, "backward_max_iter": 60}
     return DEGAP(FrameWindow(cnn, radius=1), cfg)
 
 
@@ -118,7 +118,7 @@ def test_degap_reconstruct_restores_mode_and_checks_inputs():
 
 def test_dernn_is_contractive_and_trains():
     video, op, y = _problem()
-    model = DERNN(width=4, config=SolverConfig(tol=1e-5, max_iter=30, backward_tol=1e-5, backward_max_iter=30)).double()
+    model = DERNN(width=4, solver={"tol": 1e-5, "max_iter": 30, "backward_tol": 1e-5, "backward_max_iter": 30}).double()
     x, info = model(y, op)
     assert x.shape == video.shape and bool(info.converged.all())
     (x - video).pow(2).mean().backward()
@@ -130,13 +130,11 @@ def test_dernn_is_contractive_and_trains():
 def test_dernn_training_forward_uses_one_map_and_its_gradient_matches_unrolled():
     """In training mode the spectral-normalized convolutions are fixed once per solve, so the IFT gradient is
     the gradient of the equilibrium of one map: it equals autograd through that same map iterated to
-    convergence (the normalized weights fixed the same way)."""
-    from deq.priors.spectral import spectral_cache
-
+    convergence (the normalized weights fixed the same way: ``iterate`` runs in the same solve scope)."""
     video, op, y = _problem()
     torch.manual_seed(0)
-    cfg = SolverConfig(tol=1e-11, max_iter=80, backward_tol=1e-11, backward_max_iter=80)
-    model = DERNN(width=4, coeff=0.6, config=cfg).double().train()
+    cfg = {"tol": 1e-11, "max_iter": 80, "backward_tol": 1e-11, "backward_max_iter": 80}
+    model = DERNN(width=4, coeff=0.6, solver=cfg).double().train()
     model(y, op)  # first call: 200 power steps at this size; later calls take one step each
     layers = [m for m in model.modules() if hasattr(m, "_u")]
     states = [m._u.clone() for m in layers]
@@ -147,8 +145,7 @@ def test_dernn_training_forward_uses_one_map_and_its_gradient_matches_unrolled()
     model.zero_grad()
     for m, u in zip(layers, states):  # replay the power-iteration state the solve above started from
         m._u = u
-    with spectral_cache(model.map):
-        x_unrolled = model.iterate(y, op, 100)
+    x_unrolled = model.iterate(y, op, 100)
     (x_unrolled - video).pow(2).sum().backward()
     g_unr = [p.grad.clone() for p in model.map.parameters()]
     assert torch.allclose(x, x_unrolled, atol=1e-8)

@@ -11,9 +11,9 @@ from deq.core.hookspecs import hookimpl
 
 @hookimpl
 def deq_solvers() -> Mapping[str, Any]:
-    from deq.core.solvers import anderson, broyden, fixed_point
+    from deq.core.solvers import BUILTIN
 
-    return {"anderson": anderson, "broyden": broyden, "fixed_point": fixed_point}
+    return dict(BUILTIN)
 
 
 @hookimpl

@@ -43,8 +43,8 @@ def deq_benchs() -> Mapping[str, Any]:
 
 @hookimpl
 def deq_cli_commands(subparsers: Any) -> None:
-    from deq.priors.train import build_parser, run
+    from deq.priors.train import main
 
-    parser = subparsers.add_parser("train", help="train a deq prior as an AWGN denoiser (deq-priors)")
-    build_parser(parser)
-    parser.set_defaults(func=run)
+    parser = subparsers.add_parser("train", help="train a deq prior as an AWGN denoiser (deq-priors)", add_help=False)
+    parser.add_argument("rest", nargs="...")
+    parser.set_defaults(func=lambda args: main(args.rest))

@@ -10,7 +10,6 @@ scale) and ``out/recon_frames.png``; prints PSNR/SSIM when ``orig`` is present.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -38,19 +37,11 @@ def add_reconstruct(subparsers: Any) -> None:
 
 def add_train(subparsers: Any) -> None:
     """Register ``deq train-sci``."""
-    from deq.models.sci.train import add_arguments
+    from deq.models.sci.train import main
 
-    t = subparsers.add_parser("train-sci", help="train DE-GAP or DE-RNN for video SCI (see python -m deq.models.sci.train)")
-    add_arguments(t)
-    t.set_defaults(func=_train_command)
-
-
-def _train_command(args: argparse.Namespace) -> int:
-    from deq.models.sci.train import TrainConfig, train
-
-    names = set(TrainConfig.__dataclass_fields__)
-    train(TrainConfig(**{k: v for k, v in vars(args).items() if k in names}), sys.argv[2:])
-    return 0
+    t = subparsers.add_parser("train-sci", help="train DE-GAP or DE-RNN for video SCI", add_help=False)
+    t.add_argument("rest", nargs="...")
+    t.set_defaults(func=lambda args: main(args.rest))
 
 
 def build_model(method: str, weights: str | None, max_iter: int | None) -> Any:

@@ -7,13 +7,14 @@ Every model exposes ``reconstruct(y, operator) -> x`` with snapshots ``y [B, 1, 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from deq.core.errors import WeightsError
 from deq.core.operator import LinearOperator
-from deq.models.sci.gap import expand_schedule, pnp_admm, pnp_gap
+from deq.models.sci import gap
 from deq.models.sci.video import as_video_denoiser
 
 #: PnP-SCI's decreasing noise schedule for GAP-FFDNet (sigma 50, 25, 12, 6 over 255, 10 iterations each)
@@ -63,7 +64,7 @@ class GapTV(nn.Module):
 
     def reconstruct(self, y: Tensor, operator: LinearOperator, callback: Callable[[int, Tensor], None] | None = None) -> Tensor:
         schedule = [self.tv_weight] * self.n_iter
-        return pnp_gap(operator, y, self.denoise, schedule, accelerate=self.accelerate, callback=callback)
+        return gap.pnp_gap(operator, y, self.denoise, schedule, accelerate=self.accelerate, callback=callback)
 
 
 class _PnP(nn.Module):
@@ -80,7 +81,7 @@ class _PnP(nn.Module):
         if denoiser is None:
             denoiser = load_awgn_denoiser()
         self.denoiser = as_video_denoiser(denoiser, radius=radius).eval()
-        self.schedule = expand_schedule(sigmas, iters)
+        self.schedule = gap.expand_schedule(sigmas, iters)
 
     @torch.no_grad()
     def denoise(self, v: Tensor, sigma: float) -> Tensor:
@@ -105,7 +106,7 @@ class PnPGAP(_PnP):
         self.accelerate = accelerate
 
     def reconstruct(self, y: Tensor, operator: LinearOperator, callback: Callable[[int, Tensor], None] | None = None) -> Tensor:
-        return pnp_gap(operator, y, self.denoise, self.schedule, accelerate=self.accelerate, callback=callback)
+        return gap.pnp_gap(operator, y, self.denoise, self.schedule, accelerate=self.accelerate, callback=callback)
 
 
 class PnPADMM(_PnP):
@@ -124,7 +125,37 @@ class PnPADMM(_PnP):
         self.gamma = gamma
 
     def reconstruct(self, y: Tensor, operator: LinearOperator, callback: Callable[[int, Tensor], None] | None = None) -> Tensor:
-        return pnp_admm(operator, y, self.denoise, self.schedule, gamma=self.gamma, callback=callback)
+        return gap.pnp_admm(operator, y, self.denoise, self.schedule, gamma=self.gamma, callback=callback)
+
+
+def gap_tv(pretrained: bool = False, weights: str | None = None, **options: Any) -> GapTV:
+    """GAP-TV (:class:`GapTV` with ``options``). It learns nothing: ``pretrained`` changes nothing and
+    ``weights`` is an error."""
+    if weights is not None:
+        raise ValueError("gap-tv has no learned weights; weights=... does not apply")
+    return GapTV(**options)
+
+
+def _pnp_denoiser(weights: str | None, denoiser: nn.Module | None) -> nn.Module | None:
+    if weights is not None and denoiser is not None:
+        raise ValueError("pass either denoiser=... or weights=... (a deq weight file of a prior), not both")
+    if weights is None:
+        return denoiser
+    from deq.core.weights import load_weights
+
+    return load_weights(weights, kind="prior")
+
+
+def pnp_gap(pretrained: bool = False, weights: str | None = None, **options: Any) -> PnPGAP:
+    """PnP-GAP (:class:`PnPGAP` with ``options``) with the denoiser of the deq prior weight file ``weights``
+    (default: deq-priors' shipped AWGN denoiser). Its only learned part is that pretrained denoiser, so
+    ``pretrained`` changes nothing."""
+    return PnPGAP(denoiser=_pnp_denoiser(weights, options.pop("denoiser", None)), **options)
+
+
+def pnp_admm(pretrained: bool = False, weights: str | None = None, **options: Any) -> PnPADMM:
+    """PnP-ADMM (:class:`PnPADMM`), the denoiser chosen as for :func:`pnp_gap`."""
+    return PnPADMM(denoiser=_pnp_denoiser(weights, options.pop("denoiser", None)), **options)
 
 
 def load_awgn_denoiser(name: str = AWGN_WEIGHTS) -> nn.Module:
@@ -144,27 +175,65 @@ def load_awgn_denoiser(name: str = AWGN_WEIGHTS) -> nn.Module:
         ) from exc
 
 
-def _check_weights(name: str, pretrained: bool, weights: str | None) -> None:
+def _pretrained(name: str, pretrained: bool, weights: str | None, solver: dict[str, Any] | None, fixed: dict[str, Any]):
+    """The trained model ``name`` from ``weights`` (default: the shipped file), or ``None`` when not pretrained;
+    architecture options given together with weights are an error (the file fixes them)."""
     if weights is not None and not pretrained:
         raise ValueError(f"{name}: weights={weights!r} is only read with pretrained=True")
-
-
-def de_gap(pretrained: bool = True, weights: str | None = None, **options) -> nn.Module:
-    """DE-GAP (:class:`deq.models.sci.degap.DEGAP`): with ``pretrained`` the shipped weights or ``weights``
-    (:func:`deq.models.sci.weights.load_weights`; ``options`` are solver overrides), else a fresh network built
-    from ``options`` (:func:`deq.models.sci.weights.build_degap`)."""
-    from deq.models.sci.weights import build_degap, load_weights
-
-    _check_weights("de-gap", pretrained, weights)
-    return load_weights(weights, model="de-gap", **options) if pretrained else build_degap(**options)
-
-
-def de_rnn(pretrained: bool = False, weights: str | None = None, **options) -> nn.Module:
-    """DE-RNN (:class:`deq.models.sci.dernn.DERNN`): with ``pretrained`` the shipped weights or ``weights``
-    (:func:`deq.models.sci.weights.load_weights`; ``options`` are solver overrides), else a fresh network built
-    from ``options`` (``width``, ``coeff``, ``skip``, ``config``)."""
-    from deq.models.sci.dernn import DERNN
+    if not pretrained:
+        return None
+    given = sorted(k for k, v in fixed.items() if v is not None)
+    if given:
+        raise ValueError(f"{name}: {given} are fixed by the weight file when pretrained=True; pass only solver=...")
     from deq.models.sci.weights import load_weights
 
-    _check_weights("de-rnn", pretrained, weights)
-    return load_weights(weights, model="de-rnn", **options) if pretrained else DERNN(**options)
+    return load_weights(weights, model=name, **(solver or {}))
+
+
+def de_gap(
+    pretrained: bool = False,
+    weights: str | None = None,
+    *,
+    denoiser: str | None = None,
+    denoiser_options: dict[str, Any] | None = None,
+    radius: int | None = None,
+    solver: dict[str, Any] | None = None,
+) -> nn.Module:
+    """DE-GAP (:class:`deq.models.sci.degap.DEGAP`). With ``pretrained`` the shipped weights or the file
+    ``weights`` (``solver`` overrides stored solver settings); else a fresh network: deq-priors' image denoiser
+    ``denoiser`` with ``denoiser_options`` on ``2 radius + 1``-frame windows (default: the shipped architecture,
+    :data:`~deq.models.sci.weights.DEFAULT_DENOISER`), solver settings ``solver`` over
+    :data:`~deq.models.sci.degap.SCI_SOLVER`."""
+    from deq.models.sci.degap import DEGAP
+    from deq.models.sci.weights import DEFAULT_DENOISER, DEFAULT_DENOISER_OPTIONS, DEFAULT_RADIUS, build_denoiser
+
+    fixed = {"denoiser": denoiser, "denoiser_options": denoiser_options, "radius": radius}
+    trained = _pretrained("de-gap", pretrained, weights, solver, fixed)
+    if trained is not None:
+        return trained
+    name = DEFAULT_DENOISER if denoiser is None else denoiser
+    if denoiser_options is None:
+        denoiser_options = DEFAULT_DENOISER_OPTIONS if name == DEFAULT_DENOISER else {}
+    radius = DEFAULT_RADIUS if radius is None else radius
+    return DEGAP(build_denoiser(name, denoiser_options, radius), solver)
+
+
+def de_rnn(
+    pretrained: bool = False,
+    weights: str | None = None,
+    *,
+    width: int | None = None,
+    coeff: float | None = None,
+    skip: float | None = None,
+    solver: dict[str, Any] | None = None,
+) -> nn.Module:
+    """DE-RNN (:class:`deq.models.sci.dernn.DERNN`). With ``pretrained`` the shipped weights or the file
+    ``weights`` (``solver`` overrides stored solver settings); else a fresh network with the given ``width``,
+    ``coeff`` and ``skip`` (defaults of :class:`~deq.models.sci.dernn.DERNN`)."""
+    from deq.models.sci.dernn import DERNN
+
+    fixed = {"width": width, "coeff": coeff, "skip": skip}
+    trained = _pretrained("de-rnn", pretrained, weights, solver, fixed)
+    if trained is not None:
+        return trained
+    return DERNN(**{k: v for k, v in fixed.items() if v is not None}, solver=solver)

@@ -14,9 +14,9 @@ def deq_models() -> Mapping[str, Any]:
     from deq.models.sci import models
 
     return {
-        "gap-tv": models.GapTV,
-        "pnp-gap": models.PnPGAP,
-        "pnp-admm": models.PnPADMM,
+        "gap-tv": models.gap_tv,
+        "pnp-gap": models.pnp_gap,
+        "pnp-admm": models.pnp_admm,
         "de-gap": models.de_gap,
         "de-rnn": models.de_rnn,
     }
