@@ -34,6 +34,30 @@ def test_every_prior_is_registered_through_the_plugin(registry):
         assert isinstance(comp.obj(**SMALL[name][0]).lipschitz_controlled, bool)
 
 
+#: how each prior's Lipschitz constant is controlled (deq.core.prior.Prior.lipschitz)
+LIPSCHITZ = {"rsn-cnn": "real", "rsn-unet": "real", "hsi-cnn": "real", "tv": "prox", "soft-threshold": "prox", "wavelet": "prox"}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_every_prior_declares_the_prior_protocol(registry, name):
+    from deq.core.prior import Prior, check_prior, lipschitz_bounded
+
+    model = registry.get("prior", name).obj(**SMALL[name][0])
+    check_prior(model, name)
+    assert isinstance(model, Prior) and model.lipschitz == LIPSCHITZ.get(name)
+    assert model.lipschitz_controlled == lipschitz_bounded(model)
+    assert model.takes_sigma == (name in ("ffdnet", "tv", "soft-threshold", "wavelet"))
+    assert model.video == (name == "unet3d")
+
+
+def test_miyato_spectral_norm_is_declared_and_no_bound():
+    model = deq_priors()["dncnn"](depth=3, width=4, batch_norm=False, spectral_norm="plain")
+    assert model.lipschitz == "miyato" and not model.lipschitz_controlled
+    for name in ("dncnn", "ffdnet", "unet"):
+        with pytest.raises(ValueError, match="breaks the Lipschitz bound"):
+            deq_priors()[name](batch_norm=True, spectral_norm="real")
+
+
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_shape_and_sigma(registry, name):
     opts, shape = SMALL[name]

@@ -55,7 +55,10 @@ class ShallowEquilibrium(nn.Module):
     After a forward pass ``self.last_info`` holds the solver's :class:`~deq.core.solvers.SolverInfo`.
     """
 
+    takes_sigma = False
+    lipschitz = None  # GroupNorm is not Lipschitz-bounded
     lipschitz_controlled = False
+    video = False
 
     def __init__(
         self,
