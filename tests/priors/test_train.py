@@ -74,7 +74,7 @@ def test_ddp_two_gloo_processes_keep_replicas_identical(images, tmp_path):
 def test_deq_train_subcommand(registry, images, tmp_path):
     from deq.core.cli import main as deq_main
 
-    assert deq_main(["train", *_argv(images, tmp_path, 1)]) == 0
+    assert deq_main(["train", "priors", *_argv(images, tmp_path, 1)]) == 0
     assert (tmp_path / "checkpoint.pt").is_file()
 
 
