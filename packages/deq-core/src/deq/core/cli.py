@@ -109,7 +109,7 @@ def _add_plugin_commands(registry: Registry, sub: argparse._SubParsersAction) ->
     for impl in registry.pm.hook.deq_cli_commands.get_hookimpls():
         scratch = argparse.ArgumentParser(prog="deq").add_subparsers()
         try:
-            impl.function(subparsers=scratch)
+            impl.function(*[{"subparsers": scratch}[arg] for arg in impl.argnames])
         except Exception as exc:  # a broken plugin must not take the other commands down
             registry.report(
                 impl.plugin_name, f"deq_cli_commands() failed, its commands were skipped: {type(exc).__name__}: {exc}"
@@ -120,7 +120,7 @@ def _add_plugin_commands(registry: Registry, sub: argparse._SubParsersAction) ->
             clash = ", ".join(f"'{name}' (taken by {who})" for name, who in sorted(taken.items()))
             registry.report(impl.plugin_name, f"deq_cli_commands(): command {clash}; its commands were skipped")
             continue
-        impl.function(subparsers=sub)
+        impl.function(*[{"subparsers": sub}[arg] for arg in impl.argnames])
         owner.update(dict.fromkeys(scratch.choices, f"plugin '{impl.plugin_name}'"))
 
 

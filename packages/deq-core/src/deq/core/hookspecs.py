@@ -61,7 +61,8 @@ def deq_solvers() -> Mapping[str, Any]:
 
 @hookspec
 def deq_models() -> Mapping[str, Any]:
-    """Reconstruction models: ``name -> nn.Module subclass or factory`` exposing ``reconstruct(y, operator)``."""
+    """Reconstruction models: ``name -> nn.Module subclass or factory`` exposing ``reconstruct(y, operator)`` and
+    taking the common keywords ``pretrained: bool`` and ``weights: str | None`` besides its own options."""
 
 
 @hookspec
