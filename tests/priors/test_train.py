@@ -51,3 +51,10 @@ def test_init_from_another_run(images, tmp_path):
     b = load_weights(tmp_path / "b" / "weights.pt")
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
     assert b.provenance["init"]["provenance"]["steps"] == 1
+
+
+def test_deq_train_priors_subcommand(registry, images, tmp_path):
+    from deq.core.cli import main as deq_main
+
+    assert deq_main(["train", "priors", *_argv(images, tmp_path, 1, "--test")]) == 0
+    assert (tmp_path / "checkpoint.pt").is_file() and (tmp_path / "weights.pt").is_file()

@@ -1,24 +1,35 @@
-"""Plugin registration, ``deq reconstruct sci`` round trip, the demo without weights, and a tiny
-resumable training run that writes loadable weights."""
+"""Plugin registration, ``deq reconstruct sci`` round trip and its one-line errors, the demo's methods from the
+registry (skipped without shipped weights, failing on given weights that do not load). Training: test_train.py."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
 import scipy.io as sio
 
 from deq.core import registry
-from deq.core.checkpoint import WeightsError
 from deq.core.cli import main as deq_main
-from deq.models.sci.io import SCIDataError
+from deq.core.errors import WeightsError
+from deq.models.sci import cli as sci_cli
+from deq.models.sci.cli import sci_models
 
 
 def test_components_are_registered():
     for name in ("gap-tv", "pnp-gap", "pnp-admm", "de-gap", "de-rnn"):
         assert registry.get("model", name).distribution == "deq-models-sci"
-    assert registry.get("demo", "sci").plugin == "sci" and registry.get("bench", "sci").plugin == "sci"
+    for kind in ("demo", "bench", "train", "reconstruct"):
+        assert registry.get(kind, "sci").plugin == "sci"
+    assert sorted(sci_models()) == ["de-gap", "de-rnn", "gap-tv", "pnp-admm", "pnp-gap"]
     model = registry.create("model", "de-rnn", width=2)
     assert callable(model.reconstruct)
+
+
+def test_train_sci_is_the_recipe(capsys):
+    with pytest.raises(SystemExit) as info:
+        deq_main(["train", "sci", "--help"])
+    assert info.value.code == 0 and "--out OUT" in capsys.readouterr().out
 
 
 def _write_case(tmp_path, b=4, n=2, size=24):
@@ -36,23 +47,9 @@ def _write_case(tmp_path, b=4, n=2, size=24):
 def test_reconstruct_round_trip(tmp_path, capsys):
     orig = _write_case(tmp_path)
     out = tmp_path / "out"
-    rc = deq_main(
-        [
-            "reconstruct",
-            "sci",
-            "--input",
-            str(tmp_path / "meas.mat"),
-            "--mask",
-            str(tmp_path / "mask.mat"),
-            "--output",
-            str(out),
-            "--method",
-            "gap-tv",
-            "--max-iter",
-            "10",
-        ]
-    )
-    assert rc == 0
+    argv = ["reconstruct", "sci", "--input", str(tmp_path / "meas.mat"), "--mask", str(tmp_path / "mask.mat")]
+    argv += ["--output", str(out), "--method", "gap-tv", "--opt", "n_iter=10"]
+    assert deq_main(argv) == 0
     recon = sio.loadmat(out / "recon.mat")["recon"]
     assert recon.shape == orig.shape and (out / "recon_frames.png").is_file()
     err = np.abs(recon - orig.astype(np.float64)).mean()
@@ -60,37 +57,57 @@ def test_reconstruct_round_trip(tmp_path, capsys):
     assert "PSNR" in capsys.readouterr().out
 
 
-def test_reconstruct_errors(tmp_path):
+def _fails(capsys, argv: list[str], pattern: str) -> None:
+    """``deq ARGV`` exits with status 2 and one stderr line ``deq: error: ...`` matching ``pattern``."""
+    assert deq_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("deq: error: ") and err.count("\n") == 1 and re.search(pattern, err), err
+
+
+def test_reconstruct_errors_are_one_line(tmp_path, capsys):
     _write_case(tmp_path)
     base = ["reconstruct", "sci", "--input", str(tmp_path / "meas.mat"), "--output", str(tmp_path / "o"), "--method", "gap-tv"]
-    with pytest.raises(SCIDataError, match="holds no mask"):
-        deq_main(base)
-    with pytest.raises(SCIDataError, match="--frames 8 but the mask holds B = 4"):
-        deq_main(base + ["--mask", str(tmp_path / "mask.mat"), "--frames", "8"])
+    mask = ["--mask", str(tmp_path / "mask.mat")]
+    _fails(capsys, base, "holds no mask")
+    _fails(capsys, base + mask + ["--frames", "8"], "--frames 8 but the mask holds B = 4")
     sio.savemat(tmp_path / "mask_small.mat", {"mask": np.ones((16, 16, 4), np.uint8)})
-    with pytest.raises(SCIDataError, match="same height and width"):
-        deq_main(base + ["--mask", str(tmp_path / "mask_small.mat")])
-    with pytest.raises(WeightsError, match="missing.pt"):
-        deq_main(
-            base[:-2] + ["--mask", str(tmp_path / "mask.mat"), "--method", "de-gap", "--weights", str(tmp_path / "missing.pt")]
-        )
+    _fails(capsys, base + ["--mask", str(tmp_path / "mask_small.mat")], "same height and width")
+    degap = base[:-2] + mask + ["--method", "de-gap", "--weights"]
+    _fails(capsys, degap + [str(tmp_path / "missing.pt")], "missing.pt' does not exist")
+    (tmp_path / "broken.pt").write_bytes(b"not a weight file")
+    _fails(capsys, degap + [str(tmp_path / "broken.pt")], "broken.pt' could not be read")
+    # --max-iter is the equilibrium solver's only: GAP-TV's iterations are its own option
+    _fails(capsys, base + mask + ["--max-iter", "10"], r"model 'gap-tv': .*'max_iter'; it takes n_iter, ")
+    _fails(capsys, base + mask + ["--weights", str(tmp_path / "broken.pt")], "gap-tv has no learned weights")
 
 
-def test_demo_without_weights_says_so(tmp_path, capsys):
-    rc = deq_main(
-        [
-            "demo",
-            "sci",
-            "--output",
-            str(tmp_path / "demo"),
-            "--size",
-            "32",
-            "--weights",
-            str(tmp_path / "none.pt"),
-            "--methods",
-            "GAP-TV,DE-GAP",
-        ]
-    )
+def test_demo_with_weights_that_do_not_load_fails(tmp_path, capsys):
+    (tmp_path / "broken.pt").write_bytes(b"not a weight file")
+    argv = ["demo", "sci", "--output", str(tmp_path / "demo"), "--size", "32", "--weights", str(tmp_path / "broken.pt")]
+    _fails(capsys, argv, "broken.pt' could not be read")
+    _fails(capsys, argv[:-2] + ["--weights", str(tmp_path / "none.pt")], "none.pt' does not exist")
+
+
+def test_demo_skips_a_method_whose_shipped_weights_are_missing(tmp_path, capsys, monkeypatch):
+    real = sci_cli.build_model
+
+    def without_shipped_degap(name, weights=None, **options):
+        if name == "de-gap" and weights is None:
+            raise WeightsError("weight file 'degap_cnn.pt' does not exist.")
+        return real(name, weights, **options)
+
+    monkeypatch.setattr(sci_cli, "build_model", without_shipped_degap)
+    rc = deq_main(["demo", "sci", "--output", str(tmp_path / "demo"), "--size", "32", "--methods", "gap-tv,de-gap"])
     text = capsys.readouterr().out
-    assert rc == 0 and "DE-GAP skipped" in text and "GAP-TV" in text and str((tmp_path / "demo").resolve()) in text
+    assert rc == 0 and "de-gap skipped: its shipped weights are not available" in text and "gap-tv" in text
+    assert str((tmp_path / "demo").resolve()) in text
     assert (tmp_path / "demo" / "sci_demo_frames.png").is_file() and (tmp_path / "demo" / "sci_demo.gif").is_file()
+
+
+def test_demo_methods_come_from_the_registry(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        deq_main(["demo", "sci", "--output", str(tmp_path), "--methods", "GAP-TV"])
+    assert "--methods: unknown GAP-TV; registered SCI models: de-gap, de-rnn, gap-tv" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        deq_main(["demo", "sci", "--output", str(tmp_path), "--methods", "gap-tv", "--max-iter", "5"])
+    assert "--weights and --max-iter configure de-gap" in capsys.readouterr().err

@@ -15,7 +15,6 @@ Example (the shipped ``ffdnet-gray`` architecture, see docs/priors.md)::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from deq.core.cli import parse_options
 from deq.core.data import find_data
 from deq.core.images import PatchDataset, load_images
 from deq.core.metrics import psnr
@@ -32,20 +32,6 @@ from deq.core.training import Recipe, StepContext, main_for
 DEFAULT_TRAIN = "natural/DnCNN_Train400"
 DEFAULT_VAL = "natural/Set12"
 DEFAULT_TEST = ("natural/BSD68", "natural/Set12")
-
-
-def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """``["depth=12", "batch_norm=false"]`` -> ``{"depth": 12, "batch_norm": False}`` (JSON values, else str)."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise ValueError(f"--opt expects KEY=VALUE, got {pair!r}")
-        key, value = pair.split("=", 1)
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
 
 
 @torch.no_grad()

@@ -36,17 +36,29 @@ class GapTV(nn.Module):
         n_iter: GAP iterations.
         tv_weight: TV weight on the ``[0, 1]`` intensity scale.
         tv_iter: inner TV iterations per GAP step (an inexact prox, as in PnP-SCI).
+        spatio_temporal: 3-D (T, H, W) TV instead of frame-wise 2-D TV.
+        accelerate: the accelerated GAP (8') of Yuan (2016).
+        pretrained, weights: the common model keywords; GAP-TV learns nothing, so ``pretrained`` changes
+            nothing and ``weights`` is an error.
 
     The defaults are PnP-SCI's benchmark settings (40 iterations, weight 0.3, 5 inner iterations, 2-D TV
     per frame).
-        spatio_temporal: 3-D (T, H, W) TV instead of frame-wise 2-D TV.
-        accelerate: the accelerated GAP (8') of Yuan (2016).
     """
 
     def __init__(
-        self, n_iter: int = 40, tv_weight: float = 0.3, tv_iter: int = 5, spatio_temporal: bool = False, accelerate: bool = True
+        self,
+        n_iter: int = 40,
+        tv_weight: float = 0.3,
+        tv_iter: int = 5,
+        spatio_temporal: bool = False,
+        accelerate: bool = True,
+        *,
+        pretrained: bool = False,
+        weights: str | None = None,
     ) -> None:
         super().__init__()
+        if weights is not None:
+            raise ValueError("gap-tv has no learned weights; weights=... does not apply")
         if n_iter < 1 or tv_weight < 0 or tv_iter < 1:
             raise ValueError(f"GapTV: need n_iter >= 1, tv_weight >= 0, tv_iter >= 1; got {n_iter}, {tv_weight}, {tv_iter}")
         self.n_iter, self.tv_weight, self.tv_iter = n_iter, tv_weight, tv_iter
@@ -68,7 +80,10 @@ class GapTV(nn.Module):
 
 
 class _PnP(nn.Module):
-    """Plug-and-play with a noise-level-conditioned AWGN denoiser and a decreasing ``sigma`` schedule."""
+    """Plug-and-play with a noise-level-conditioned AWGN denoiser and a decreasing ``sigma`` schedule.
+
+    The denoiser is ``denoiser``, or the deq prior weight file ``weights``, or by default deq-priors' shipped
+    AWGN denoiser; its only learned part is that pretrained denoiser, so ``pretrained`` changes nothing."""
 
     def __init__(
         self,
@@ -76,8 +91,17 @@ class _PnP(nn.Module):
         sigmas: Sequence[float] = PNP_SIGMAS,
         iters: Sequence[int] | int = PNP_ITERS,
         radius: int = 0,
+        *,
+        pretrained: bool = False,
+        weights: str | None = None,
     ) -> None:
         super().__init__()
+        if weights is not None and denoiser is not None:
+            raise ValueError("pass either denoiser=... or weights=... (a deq weight file of a prior), not both")
+        if weights is not None:
+            from deq.core.weights import load_weights
+
+            denoiser = load_weights(weights, kind="prior")
         if denoiser is None:
             denoiser = load_awgn_denoiser()
         self.denoiser = as_video_denoiser(denoiser, radius=radius).eval()
@@ -101,8 +125,11 @@ class PnPGAP(_PnP):
         iters: Sequence[int] | int = PNP_ITERS,
         radius: int = 0,
         accelerate: bool = True,
+        *,
+        pretrained: bool = False,
+        weights: str | None = None,
     ) -> None:
-        super().__init__(denoiser, sigmas, iters, radius)
+        super().__init__(denoiser, sigmas, iters, radius, pretrained=pretrained, weights=weights)
         self.accelerate = accelerate
 
     def reconstruct(self, y: Tensor, operator: LinearOperator, callback: Callable[[int, Tensor], None] | None = None) -> Tensor:
@@ -120,42 +147,15 @@ class PnPADMM(_PnP):
         iters: Sequence[int] | int = PNP_ITERS,
         radius: int = 0,
         gamma: float = 0.01,
+        *,
+        pretrained: bool = False,
+        weights: str | None = None,
     ) -> None:
-        super().__init__(denoiser, sigmas, iters, radius)
+        super().__init__(denoiser, sigmas, iters, radius, pretrained=pretrained, weights=weights)
         self.gamma = gamma
 
     def reconstruct(self, y: Tensor, operator: LinearOperator, callback: Callable[[int, Tensor], None] | None = None) -> Tensor:
         return gap.pnp_admm(operator, y, self.denoise, self.schedule, gamma=self.gamma, callback=callback)
-
-
-def gap_tv(pretrained: bool = False, weights: str | None = None, **options: Any) -> GapTV:
-    """GAP-TV (:class:`GapTV` with ``options``). It learns nothing: ``pretrained`` changes nothing and
-    ``weights`` is an error."""
-    if weights is not None:
-        raise ValueError("gap-tv has no learned weights; weights=... does not apply")
-    return GapTV(**options)
-
-
-def _pnp_denoiser(weights: str | None, denoiser: nn.Module | None) -> nn.Module | None:
-    if weights is not None and denoiser is not None:
-        raise ValueError("pass either denoiser=... or weights=... (a deq weight file of a prior), not both")
-    if weights is None:
-        return denoiser
-    from deq.core.weights import load_weights
-
-    return load_weights(weights, kind="prior")
-
-
-def pnp_gap(pretrained: bool = False, weights: str | None = None, **options: Any) -> PnPGAP:
-    """PnP-GAP (:class:`PnPGAP` with ``options``) with the denoiser of the deq prior weight file ``weights``
-    (default: deq-priors' shipped AWGN denoiser). Its only learned part is that pretrained denoiser, so
-    ``pretrained`` changes nothing."""
-    return PnPGAP(denoiser=_pnp_denoiser(weights, options.pop("denoiser", None)), **options)
-
-
-def pnp_admm(pretrained: bool = False, weights: str | None = None, **options: Any) -> PnPADMM:
-    """PnP-ADMM (:class:`PnPADMM`), the denoiser chosen as for :func:`pnp_gap`."""
-    return PnPADMM(denoiser=_pnp_denoiser(weights, options.pop("denoiser", None)), **options)
 
 
 def load_awgn_denoiser(name: str = AWGN_WEIGHTS) -> nn.Module:
