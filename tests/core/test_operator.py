@@ -214,8 +214,17 @@ def test_real_input_view_adjoint_and_gradient():
 
 
 def test_gamma_inf_means_no_proximal_term_and_nan_is_rejected():
-    assert inverse_gamma(float("inf"), torch.zeros(2, 3)) == 0.0
-    assert torch.equal(inverse_gamma(torch.tensor([float("inf"), 2.0]), torch.zeros(2, 3)).flatten(), torch.tensor([0.0, 0.5]))
+    assert inverse_gamma(float("inf"), torch.zeros(2, 3), allow_inf=True) == 0.0
+    inv = inverse_gamma(torch.tensor([float("inf"), 2.0]), torch.zeros(2, 3), allow_inf=True)
+    assert torch.equal(inv.flatten(), torch.tensor([0.0, 0.5]))
+    with pytest.raises(ValueError, match="finite"):
+        inverse_gamma(float("inf"), torch.zeros(1))
+    with pytest.raises(ValueError, match="finite"):
+        inverse_gamma(torch.tensor([float("inf")]), torch.zeros(1, 1))
+    A = Matrix(torch.randn(6, 4, dtype=torch.float64))  # CG without a proximal term: least squares
+    y = torch.randn(1, 6, dtype=torch.float64)
+    ls = torch.linalg.lstsq(A.M, y.T).solution.T
+    assert torch.allclose(A.prox_l2(torch.zeros(1, 4, dtype=torch.float64), y, float("inf"), tol=1e-14), ls)
     with pytest.raises(ValueError, match="positive"):
         inverse_gamma(float("nan"), torch.zeros(1))
     with pytest.raises(ValueError, match="positive"):

@@ -188,7 +188,7 @@ class LinearOperator(nn.Module):
         ``gamma`` is a positive scalar or a per-sample ``[B]`` tensor (``inf``: no proximal term, CG on the
         normal equations). Subclasses override with closed forms and declare :attr:`Capability.CLOSED_FORM_PROX`.
         """
-        inv_gamma = inverse_gamma(gamma, z)
+        inv_gamma = inverse_gamma(gamma, z, allow_inf=True)
         rhs = self.adjoint(y) + inv_gamma * z
         return conjugate_gradient(lambda v: self.normal(v) + inv_gamma * v, rhs, z, tol=tol, max_iter=max_iter)
 
@@ -265,20 +265,25 @@ class LinearOperator(nn.Module):
         return RealInputOperator(self)
 
 
-def inverse_gamma(gamma: float | Tensor, like: Tensor) -> Tensor | float:
+def inverse_gamma(gamma: float | Tensor, like: Tensor, *, allow_inf: bool = False) -> Tensor | float:
     """``1/gamma`` for ``prox_l2``: a positive scalar, or a per-sample ``[B]`` tensor reshaped to broadcast
-    against ``like [B, ...]``; ``inf`` gives 0 (no proximal term); a non-positive or NaN ``gamma`` raises
-    ``ValueError``. A tensor stays a tensor, so gradients reach a learnable ``gamma``."""
+    against ``like [B, ...]``. ``inf`` (no proximal term) gives 0 where the caller can solve without the proximal
+    term (``allow_inf``) and is rejected otherwise, as are non-positive and NaN values (``ValueError``). A tensor
+    stays a tensor, so gradients reach a learnable ``gamma``."""
     if isinstance(gamma, Tensor):
-        if bool((~(gamma > 0)).any()):
-            raise ValueError(f"prox_l2: gamma must be positive (inf allowed), got {gamma.detach().cpu().flatten()[:8].tolist()}")
+        values = gamma.detach()
+        if bool((~(values > 0)).any()) or (not allow_inf and bool(torch.isinf(values).any())):
+            raise ValueError(f"prox_l2: gamma must be positive{_INF_NOTE[allow_inf]}, got {values.cpu().flatten()[:8].tolist()}")
         g = gamma.to(device=like.device)
         if g.dim() == 1:
             g = g.reshape(-1, *([1] * (like.dim() - 1)))
         return 1.0 / g
-    if not gamma > 0:
-        raise ValueError(f"prox_l2: gamma must be positive (inf allowed), got {gamma}")
+    if not gamma > 0 or (not allow_inf and math.isinf(gamma)):
+        raise ValueError(f"prox_l2: gamma must be positive{_INF_NOTE[allow_inf]}, got {gamma}")
     return 1.0 / gamma
+
+
+_INF_NOTE = {True: " (inf allowed)", False: " and finite (this operator's closed form needs a proximal term)"}
 
 
 def _buffer_dtype(module: nn.Module) -> torch.dtype:
