@@ -7,7 +7,7 @@ global print options when imported); a missing extra raises an ImportError namin
 
 from deq.operators.blur import Blur
 from deq.operators.ct import ParallelBeamCT
-from deq.operators.dictionary import Dictionary
+from deq.operators.dictionary import Dictionary, SupportDictionary
 from deq.operators.kernels import gaussian_kernel
 from deq.operators.mri import CartesianMRI, column_mask, load_mask, radial_lines, radial_mask
 from deq.operators.noise import GaussianNoise, PoissonNoise
@@ -28,6 +28,7 @@ __all__ = [
     "ParallelBeamCT",
     "PoissonNoise",
     "SuperResolution",
+    "SupportDictionary",
     "column_mask",
     "gaussian_kernel",
     "load_mask",
