@@ -52,17 +52,18 @@ def test_prox_l2_closed_form_matches_cg(case, per_sample_gamma: bool) -> None:
 
 
 def test_samples_do_not_mix(case) -> None:
-    """Changing sample j leaves the output of every other sample unchanged (forward and adjoint)."""
+    """Changing sample j leaves the output of every other sample unchanged (forward and adjoint), up to float64
+    round-off: the FFT operators transform pairs of real images together as one complex image."""
     op = case.make()
     dtype = case.dtype(True)
     x = torch.randn(case.x_shape, dtype=dtype)
     x2 = x.clone()
-    x2[0] = torch.randn_like(x2[0])
+    x2[0] = 1e3 * torch.randn_like(x2[0])
     ax, ax2 = op(x), op(x2)
-    assert torch.equal(ax[1:], ax2[1:]) and not torch.allclose(ax[0], ax2[0])
+    assert torch.allclose(ax[1:], ax2[1:], rtol=0, atol=1e-10) and not torch.allclose(ax[0], ax2[0])
     y2 = ax.clone()
-    y2[0] = torch.randn_like(y2[0])
-    assert torch.equal(op.adjoint(ax)[1:], op.adjoint(y2)[1:])
+    y2[0] = 1e3 * torch.randn_like(y2[0])
+    assert torch.allclose(op.adjoint(ax)[1:], op.adjoint(y2)[1:], rtol=0, atol=1e-10)
 
 
 def test_bad_shape_names_expected_shape(case) -> None:
