@@ -487,6 +487,7 @@ class RealInputOperator(LinearOperator):
         return self.op.adjoint(y).real
 
 
+@torch.no_grad()
 def adjoint_test(
     op: LinearOperator,
     x_shape: Sequence[int] | None = None,
