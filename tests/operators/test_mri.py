@@ -79,3 +79,23 @@ def test_bad_mri_input() -> None:
         CartesianMRI(torch.ones(8, 8))(torch.randn(1, 1, 8, 6, dtype=torch.complex64))
     with pytest.raises(ValueError, match=r"\[4, 8, 8\]|\[Nc, 8, 8\]"):
         CartesianMRI(torch.ones(8, 8), coil_maps=torch.randn(4, 8, 6, dtype=torch.complex64))
+
+
+@pytest.mark.parametrize(("percent", "sampled"), [(10, 10.2), (20, 20.2), (30, 30.2)])
+def test_real_input_view_with_the_paper_masks_gives_the_sd_red_gradient(shared_data, percent: int, sampled: float) -> None:
+    """Hu et al.'s CS-MRI: A = P F on real images with the radial ISTA-Net masks; the data-term gradient of SD-RED
+    is Re(A^H (A x - y)), straight from the real-input view."""
+    from deq.core.operator import adjoint_test
+
+    mask = load_mask(shared_data(f"mri/ISTA_masks/mask_{percent}.mat"))
+    assert 100 * float(mask.mean()) == pytest.approx(sampled, abs=0.05)
+    op = CartesianMRI(mask, centered=False).real_input()
+    assert adjoint_test(op, (2, 1, 256, 256), dtype=torch.float64) < 1e-12
+    truth = torch.rand(2, 1, 256, 256, dtype=torch.float64)
+    y = op(truth)
+    assert y.is_complex() and y.shape == (2, 1, 256, 256)
+    x = torch.rand(2, 1, 256, 256, dtype=torch.float64, requires_grad=True)
+    (0.5 * (op(x) - y).abs().pow(2).sum()).backward()
+    residual = mask * torch.fft.fft2(x.detach(), norm="ortho") - y
+    by_hand = torch.fft.ifft2(mask * residual, norm="ortho").real  # Re(F^H P^T (P F x - y))
+    assert torch.allclose(op.adjoint(op(x.detach()) - y), by_hand) and torch.allclose(x.grad, by_hand)

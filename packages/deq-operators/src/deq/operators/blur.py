@@ -1,14 +1,16 @@
 """Blur (deblurring): ``y = k * x``, convolution of every channel with a kernel.
 
 Two implementations: ``method="fft"`` is circular convolution by FFT with a closed-form ``prox_l2``
-(diagonal in Fourier); ``method="spatial"`` is a direct convolution with explicit boundary handling
-(``"zeros"``, ``"reflect"``, ``"replicate"``, ``"circular"`` padding to keep the size, or ``"valid"``, whose
-output is smaller by ``kernel - 1``) whose ``prox_l2`` is conjugate gradient. Both are true convolutions
-(the kernel is flipped, unlike ``torch.nn.functional.conv2d``) with the kernel centre at
-``((kh-1)//2, (kw-1)//2)``, so for ``boundary="circular"`` the two agree.
+(diagonal in Fourier; the transfer function is cached per image size while the kernel is unchanged, and
+pairs of images filtered by one kernel share a complex FFT, see ``deq.operators.fourier``);
+``method="spatial"`` is a direct convolution with explicit boundary handling (``"zeros"``, ``"reflect"``,
+``"replicate"``, ``"circular"`` padding to keep the size, or ``"valid"``, whose output is smaller by
+``kernel - 1``) whose ``prox_l2`` is conjugate gradient. Both are true convolutions (the kernel is flipped,
+unlike ``torch.nn.functional.conv2d``) with the kernel centre at ``((kh-1)//2, (kw-1)//2)``, so for
+``boundary="circular"`` the two agree.
 
 LUSER's deblurring setting: ``Blur(gaussian_kernel(9, 5 ** 0.5))`` on RGB images (same kernel per channel),
-Gaussian noise 0.01.
+Gaussian noise 0.01; LUSER learns the kernel (``[1, 3, 9, 9]``, 243 parameters) with ``learnable_kernel=True``.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
-from deq.core.operator import LinearOperator
+from deq.core.operator import Capability, LinearOperator
 from deq.operators.batching import inverse_gamma, like
+from deq.operators.fourier import SpectrumCache, fft2_real, ifft2_real, shared
 from deq.operators.kernels import as_kernel, check_kernel_fits, gaussian_kernel, psf2otf
 
 __all__ = ["Blur", "gaussian_kernel"]
@@ -36,9 +39,14 @@ class Blur(LinearOperator):
         method: ``"fft"`` (circular, closed-form prox) or ``"spatial"``.
         boundary: with ``"spatial"``, one of ``"circular"``, ``"zeros"``, ``"reflect"``, ``"replicate"``
             (output ``[B, C, H, W]``) or ``"valid"`` (output ``[B, C, H-kh+1, W-kw+1]``); ``"fft"`` is circular.
+        learnable_kernel: make ``kernel`` an ``nn.Parameter`` (gradients reach it) instead of a buffer.
+
+    Capabilities: closed-form ``prox_l2`` with ``method="fft"``.
     """
 
-    def __init__(self, kernel: Tensor, *, method: str = "fft", boundary: str = "circular") -> None:
+    def __init__(
+        self, kernel: Tensor, *, method: str = "fft", boundary: str = "circular", learnable_kernel: bool = False
+    ) -> None:
         if method not in ("fft", "spatial"):
             raise ValueError(f"Blur: method must be 'fft' or 'spatial', got {method!r}")
         if boundary not in BOUNDARIES:
@@ -50,14 +58,32 @@ class Blur(LinearOperator):
         super().__init__((channels, None, None), (channels, None, None), input_kind="real", output_kind="real")
         self.method = method
         self.boundary = boundary
-        self.register_buffer("kernel", k)
+        if learnable_kernel:
+            self.kernel = nn.Parameter(k)
+        else:
+            self.register_buffer("kernel", k)
+        self._spectra = SpectrumCache()
+        self.capabilities = frozenset({Capability.CLOSED_FORM_PROX}) if method == "fft" else frozenset()
 
     # -- FFT (circular) ------------------------------------------------------------------------------
-    def _otf(self, x: Tensor, size: tuple[int, int]) -> Tensor:
-        return psf2otf(like(self.kernel, x), size, onesided=True)
+    def spectrum(self, size: tuple[int, int], like_x: Tensor) -> Tensor:
+        """The transfer function ``K [Bk, Ck, H, W]`` on the ``size = (H, W)`` grid in ``like_x``'s precision,
+        cached while the kernel is unchanged (recomputed in the graph for a learnable kernel in grad mode)."""
+        size = (int(size[0]), int(size[1]))
+        return self._spectra.get(
+            self.kernel, (size, like_x.dtype, like_x.device), lambda: psf2otf(like(self.kernel, like_x), size)
+        )
 
     def _check(self, x: Tensor) -> None:
-        check_kernel_fits(self.kernel, x, "Blur")
+        check_kernel_fits(self.kernel, x.shape, "Blur")
+
+    def _filter(self, x: Tensor, gain: Tensor) -> Tensor:
+        """``F^-1[gain ⊙ F x]`` for real ``x [B, C, H, W]`` and a Hermitian-symmetric ``gain [Bk, Ck, H, W]``."""
+        paired = self._shared_kernel()
+        return ifft2_real(fft2_real(x, paired) * shared(gain, paired), x.shape[:-2], paired)
+
+    def _shared_kernel(self) -> bool:
+        return self.kernel.shape[0] == 1 and self.kernel.shape[1] == 1
 
     # -- spatial ---------------------------------------------------------------------------------------
     def _pads(self) -> tuple[int, int, int, int]:
@@ -99,7 +125,7 @@ class Blur(LinearOperator):
         return out.reshape(*y.shape[:-2], h, w)
 
     def _weights(self, x: Tensor) -> tuple[Tensor, bool]:
-        """Flipped kernel as conv weights; ``shared`` when one kernel serves every sample and channel."""
+        """Flipped kernel as conv weights, and whether one kernel serves every sample and channel."""
         k = torch.flip(like(self.kernel, x), dims=(-2, -1))
         if k.shape[0] == 1 and k.shape[1] == 1:
             return k, True
@@ -107,10 +133,10 @@ class Blur(LinearOperator):
         return k.expand(b, c, *k.shape[-2:]).reshape(b * c, 1, *k.shape[-2:]), False
 
     def _conv(self, x: Tensor, transpose: bool) -> Tensor:
-        weight, shared = self._weights(x)
+        weight, one_kernel = self._weights(x)
         b, c, h, w = x.shape
         op = F.conv_transpose2d if transpose else F.conv2d
-        if shared:
+        if one_kernel:
             out = op(x.reshape(b * c, 1, h, w), weight)
         else:
             out = op(x.reshape(1, b * c, h, w), weight, groups=b * c)
@@ -120,15 +146,13 @@ class Blur(LinearOperator):
     def _forward(self, x: Tensor) -> Tensor:
         self._check(x)
         if self.method == "fft":
-            size = x.shape[-2:]
-            return torch.fft.irfft2(torch.fft.rfft2(x) * self._otf(x, size), s=size)
+            return self._filter(x, self.spectrum(x.shape[-2:], x))
         return self._conv(self._pad(x), transpose=False)
 
     def _adjoint(self, y: Tensor) -> Tensor:
         if self.method == "fft":
             self._check(y)
-            size = y.shape[-2:]
-            return torch.fft.irfft2(torch.fft.rfft2(y) * self._otf(y, size).conj(), s=size)
+            return self._filter(y, self.spectrum(y.shape[-2:], y).conj())
         kh, kw = self.kernel.shape[-2:]
         if self.boundary == "valid":
             size = (y.shape[-2] + kh - 1, y.shape[-1] + kw - 1)
@@ -143,7 +167,9 @@ class Blur(LinearOperator):
         if self.method != "fft":
             return super().prox_l2(z, y, gamma, tol=tol, max_iter=max_iter)
         self._check(z)
-        size = z.shape[-2:]
-        otf, inv_gamma = self._otf(z, size), inverse_gamma(gamma, z)
-        num = otf.conj() * torch.fft.rfft2(y) + inv_gamma * torch.fft.rfft2(z)
-        return torch.fft.irfft2(num / (otf.abs() ** 2 + inv_gamma), s=size)
+        otf = self.spectrum(z.shape[-2:], z)
+        paired = self._shared_kernel() and (not isinstance(gamma, Tensor) or gamma.numel() == 1)
+        inv_gamma = inverse_gamma(gamma.reshape(()) if paired and isinstance(gamma, Tensor) else gamma, z)
+        otf = shared(otf, paired)
+        num = otf.conj() * fft2_real(y, paired) + inv_gamma * fft2_real(z, paired)
+        return ifft2_real(num / (otf.abs() ** 2 + inv_gamma), z.shape[:-2], paired)

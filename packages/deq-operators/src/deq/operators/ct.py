@@ -17,6 +17,7 @@ import). The operator is wrapped in a ``torch.autograd.Function`` whose backward
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -39,6 +40,33 @@ def _import_odl_tomo():
     return odl, tomo
 
 
+def odl_geometry(image_size: int, n_angles: int, det_size: int) -> tuple[object, object]:
+    """``(space, geometry)``: ODL's image space on ``[-N/2, N/2]^2`` (unit pixels, float32) and the parallel-beam
+    geometry with angles ``(i + 1/2) pi / n_angles`` and a flat detector of ``det_size`` unit cells, shared by
+    :class:`ParallelBeamCT` and the sparse-matrix operator. Needs the extra ``ct``."""
+    odl, tomo = _import_odl_tomo()
+    half = image_size / 2
+    space = odl.uniform_discr([-half, -half], [half, half], [image_size, image_size], dtype="float32")
+    geometry = tomo.Parallel2dGeometry(
+        odl.uniform_partition(0, math.pi, n_angles), odl.uniform_partition(-det_size / 2, det_size / 2, det_size)
+    )
+    return space, geometry
+
+
+def check_geometry(image_size: int, n_angles: int, det_size: int, owner: str) -> None:
+    """Raise a ``ValueError`` unless the sizes are valid integers."""
+    values = {"image_size": image_size, "n_angles": n_angles, "det_size": det_size}
+    if any(not isinstance(v, numbers.Integral) or isinstance(v, bool) for v in values.values()):
+        raise TypeError(f"{owner}: image_size, n_angles and det_size must be ints, got {values}")
+    if image_size < 2 or n_angles < 1 or det_size < 1:
+        raise ValueError(f"{owner}: need image_size >= 2, n_angles >= 1, det_size >= 1, got {values}")
+
+
+def default_det_size(image_size: int) -> int:
+    """``ceil(sqrt(2) N)`` detector cells: the image's diagonal."""
+    return int(math.ceil(math.sqrt(2) * image_size))
+
+
 class ParallelBeamCT(LinearOperator):
     """``y = R x``: ``x [B, 1, N, N]`` -> sinogram ``[B, 1, n_angles, det_size]`` (both real).
 
@@ -50,16 +78,11 @@ class ParallelBeamCT(LinearOperator):
     """
 
     def __init__(self, image_size: int, n_angles: int, *, det_size: int | None = None, impl: str = "astra_cpu") -> None:
-        det_size = int(math.ceil(math.sqrt(2) * image_size)) if det_size is None else det_size
-        if image_size < 2 or n_angles < 1 or det_size < 1:
-            raise ValueError("ParallelBeamCT: need image_size >= 2, n_angles >= 1, det_size >= 1")
+        det_size = default_det_size(image_size) if det_size is None else det_size
+        check_geometry(image_size, n_angles, det_size, "ParallelBeamCT")
         super().__init__((1, image_size, image_size), (1, n_angles, det_size), input_kind="real", output_kind="real")
-        odl, tomo = _import_odl_tomo()
-        half = image_size / 2
-        self.space = odl.uniform_discr([-half, -half], [half, half], [image_size, image_size], dtype="float32")
-        geometry = tomo.Parallel2dGeometry(
-            odl.uniform_partition(0, math.pi, n_angles), odl.uniform_partition(-det_size / 2, det_size / 2, det_size)
-        )
+        _, tomo = _import_odl_tomo()
+        self.space, geometry = odl_geometry(image_size, n_angles, det_size)
         self.ray_transform = tomo.RayTransform(self.space, geometry, impl=impl)
         self._adjoint_scale = self._calibrate_adjoint()
         self._fbp: dict[tuple[str, float], object] = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor
 
@@ -34,17 +36,18 @@ def as_kernel(kernel: Tensor, owner: str) -> Tensor:
     return k
 
 
-def check_kernel_fits(kernel: Tensor, x: Tensor, owner: str) -> None:
-    """Raise unless the ``[.., kh, kw]`` kernel fits inside ``x``'s ``[.., H, W]`` and its batch/channels match."""
+def check_kernel_fits(kernel: Tensor, shape: Sequence[int], owner: str) -> None:
+    """Raise unless the ``[Bk, Ck, kh, kw]`` kernel fits inside images of shape ``[B, C, H, W]`` and its
+    batch/channels match."""
     kh, kw = kernel.shape[-2:]
-    h, w = x.shape[-2:]
+    h, w = shape[-2:]
     if kh > h or kw > w:
         raise ValueError(f"{owner}: kernel {kh}x{kw} is larger than the image {h}x{w}; expected a kernel of at most [{h}, {w}]")
     for dim, what in ((0, "batch B"), (1, "channels C")):
-        if kernel.shape[dim] not in (1, x.shape[dim]):
+        if kernel.shape[dim] not in (1, shape[dim]):
             raise ValueError(
-                f"{owner}: kernel has {kernel.shape[dim]} entries along {what} but the input is {list(x.shape)}; "
-                f"expected 1 or {x.shape[dim]}"
+                f"{owner}: kernel has {kernel.shape[dim]} entries along {what} but the input is {list(shape)}; "
+                f"expected 1 or {shape[dim]}"
             )
 
 

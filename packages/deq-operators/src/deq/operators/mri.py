@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from deq.core.operator import LinearOperator
-from deq.operators.batching import as_float_tensor, inverse_gamma, like, match_batch
+from deq.core.operator import Capability, LinearOperator
+from deq.operators.batching import as_float_tensor, check_finite, inverse_gamma, like, match_batch
 
 REPRESENTATIONS = ("complex", "real2")
 
@@ -56,6 +56,10 @@ class CartesianMRI(LinearOperator):
         representation: ``"complex"`` or ``"real2"`` (see the module docstring).
         coil_maps: optional complex sensitivity maps ``[Nc, H, W]`` or ``[B, Nc, H, W]``.
         centered: k-space layout of ``mask`` and ``y`` (DC at the centre instead of the corner).
+
+    Capabilities (single coil, where ``A A^H = M^2`` is diagonal in k-space): closed-form ``prox_l2`` and
+    ``project``. Real images: ``CartesianMRI(mask).real_input()`` maps real ``[B, 1, H, W]`` to complex k-space
+    with adjoint ``Re(A^H y)``.
     """
 
     def __init__(
@@ -76,7 +80,7 @@ class CartesianMRI(LinearOperator):
         h, w = m.shape[-2:]
         coils = None
         if coil_maps is not None:
-            maps = torch.as_tensor(coil_maps)
+            maps = check_finite(torch.as_tensor(coil_maps), "coil_maps", "CartesianMRI")
             if not maps.is_complex():
                 raise TypeError(f"CartesianMRI: coil_maps must be complex [Nc, H, W] or [B, Nc, H, W], got {maps.dtype}")
             maps = maps.unsqueeze(0) if maps.dim() == 3 else maps
@@ -94,6 +98,7 @@ class CartesianMRI(LinearOperator):
         super().__init__(in_shape, out_shape, input_kind=kind, output_kind=kind)
         self.representation = representation
         self.centered = centered
+        self.capabilities = frozenset() if coils else frozenset({Capability.CLOSED_FORM_PROX, Capability.PROJECTION})
         self.register_buffer("mask", m.unsqueeze(1))
         self.register_buffer("coil_maps", None if coil_maps is None else maps.detach().clone().unsqueeze(2))
 
@@ -145,6 +150,16 @@ class CartesianMRI(LinearOperator):
         m, inv_gamma = self._mask_for(zc), inverse_gamma(gamma, zc.real)
         x = _ifft((m * yc + inv_gamma * _fft(zc, self.centered)) / (m * m + inv_gamma), self.centered)
         return _to_real2(x) if self.representation == "real2" else x
+
+    def _project(self, x: Tensor, y: Tensor) -> Tensor:
+        """Single coil: ``F^H[y / M where M != 0, F x elsewhere]``, the closest image to ``x`` whose sampled
+        k-space equals ``y``."""
+        xc, yc = (_to_complex(x), _to_complex(y)) if self.representation == "real2" else (x, y)
+        m = self._mask_for(xc)
+        sampled = m != 0
+        k = torch.where(sampled, yc / torch.where(sampled, m, torch.ones_like(m)), _fft(xc, self.centered))
+        out = _ifft(k, self.centered)
+        return _to_real2(out) if self.representation == "real2" else out
 
 
 # -- sampling masks ----------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from deq.core.operator import LinearOperator
+from deq.operators.batching import check_finite
 from deq.operators.extras import require
 from deq.operators.numpy_bridge import linear_function
 
@@ -73,7 +74,7 @@ class NUFFTMRI(LinearOperator):
         width: int = 4,
     ) -> None:
         require("sigpy", "nufft", "NUFFTMRI")
-        c = torch.as_tensor(coord, dtype=torch.float64)
+        c = check_finite(torch.as_tensor(coord, dtype=torch.float64), "coord", "NUFFTMRI")
         if c.shape[-1] != 2:
             raise ValueError(f"NUFFTMRI: coord must be [K, 2] k-space locations, got shape {list(c.shape)}")
         c = c.reshape(-1, 2)
@@ -90,7 +91,7 @@ class NUFFTMRI(LinearOperator):
 
     def _density(self, density: str | Tensor, coord: Tensor) -> Tensor:
         if isinstance(density, Tensor):
-            weights = density.to(torch.float64).reshape(-1)
+            weights = check_finite(density.to(torch.float64).reshape(-1), "density", "NUFFTMRI")
             if weights.shape[0] != coord.shape[0] or bool((weights < 0).any()):
                 raise ValueError(
                     f"NUFFTMRI: density must be [K={coord.shape[0]}] non-negative weights, got {list(density.shape)}"

@@ -1,6 +1,7 @@
-"""``torch.autograd.Function`` around a linear map evaluated outside torch (sigpy, ODL/astra): the backward
-of ``y = A x`` is ``grad_x = A^H grad_y`` (torch's convention for complex-linear maps too), itself wrapped
-the same way so that double backward works."""
+"""``torch.autograd.Function`` around a linear map whose backward autograd cannot derive (sigpy, ODL/astra in
+numpy) or should not (the sparse CT matrix, whose transpose is stored): the backward of ``y = A x`` is
+``grad_x = A^H grad_y`` (torch's convention for complex-linear maps too), itself wrapped the same way so that
+double backward works."""
 
 from __future__ import annotations
 

@@ -16,17 +16,28 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from deq.core.operator import LinearOperator
+from deq.core.operator import Capability, LinearOperator
 from deq.operators.batching import as_float_tensor, inverse_gamma, like, match_batch
+
+
+def _safe_inverse(d: Tensor) -> Tensor:
+    """``1 / d`` where ``d > 0``, 0 elsewhere (pixels that no mask opens)."""
+    positive = d > 0
+    return torch.where(positive, 1.0 / torch.where(positive, d, torch.ones_like(d)), torch.zeros_like(d))
 
 
 class CACTI(LinearOperator):
     """Video SCI forward model ``y = sum_t M_t ⊙ x_t`` (Zhao et al. 2023, eq. 1), adjoint ``x_t = M_t ⊙ y``.
 
+    Capabilities: closed-form ``prox_l2``, ``project`` (the GAP projection, eq. 8) and ``initial_estimate``
+    (``x_t = y / sum_t M_t``).
+
     Args:
         mask: ``[T, H, W]`` shared by the batch, or ``[B, T, H, W]`` one per sample; real (uint8/bool
             masks are converted to float). Stored as the buffer ``mask`` of shape ``[1 or B, 1, T, H, W]``.
     """
+
+    capabilities = frozenset({Capability.CLOSED_FORM_PROX, Capability.PROJECTION, Capability.INITIAL_ESTIMATE})
 
     def __init__(self, mask: Tensor) -> None:
         m = as_float_tensor(mask, "mask", "CACTI")
@@ -58,12 +69,22 @@ class CACTI(LinearOperator):
         mask = self.mask if like_x is None else self._mask_for(like_x)
         return (mask**2).sum(dim=2)
 
-    def gap_projection(self, x: Tensor, y: Tensor) -> Tensor:
+    def _project(self, x: Tensor, y: Tensor) -> Tensor:
         """Zhao et al. eq. (8): ``x + Phi^T ((y - Phi x) / (Phi Phi^T))``, the Euclidean projection of
-        ``x [B, C, T, H, W]`` onto ``{x : Phi x = y}``; pixels never sampled keep ``x`` (no NaN)."""
-        d = self.phi_phi_t(x)
-        inv = torch.where(d > 0, 1.0 / torch.where(d > 0, d, torch.ones_like(d)), torch.zeros_like(d))
-        return x + self.adjoint(inv * (y - self(x)))
+        ``x [B, C, T, H, W]`` onto ``{x : Phi x = y}`` (``y [B, C, H, W]``); pixels never sampled keep ``x``."""
+        if x.shape[1] != y.shape[1]:
+            raise ValueError(f"CACTI.project: x has {x.shape[1]} channels but y has {y.shape[1]}; expected equal")
+        return x + self.adjoint(_safe_inverse(self.phi_phi_t(x)) * (y - self(x)))
+
+    def gap_projection(self, x: Tensor, y: Tensor) -> Tensor:
+        """The paper's name (Zhao et al. eq. 8) for :meth:`project`."""
+        return self.project(x, y)
+
+    def _initial_estimate(self, y: Tensor) -> Tensor:
+        """``x^(0)_t = y / sum_t M_t`` for every frame (0 where no mask is open): the temporally constant video
+        with ``Phi x^(0) = y``, the normalised measurement SCI networks start from (BIRNAT, RevSCI)."""
+        total = self._mask_for(y).sum(dim=2)  # [1 or B, 1, H, W]
+        return (y * _safe_inverse(total)).unsqueeze(2).expand(-1, -1, self.frames, -1, -1).contiguous()
 
     def prox_l2(
         self, z: Tensor, y: Tensor, gamma: float | Tensor, *, tol: float | None = None, max_iter: int | None = None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
-from deq.core.operator import LinearOperator
+from deq.core.operator import Capability, LinearOperator
 from deq.operators.batching import as_float_tensor, inverse_gamma, like, match_batch
 
 
@@ -16,8 +17,11 @@ class Inpainting(LinearOperator):
             or ``[B, C, H, W]`` with ``per_sample=True``. Any number of trailing dims works the same way.
         per_sample: the mask's first dimension is the batch.
 
-    ``x`` and ``y`` are ``[B, C, H, W]``, real or complex.
+    ``x`` and ``y`` are ``[B, C, H, W]``, real or complex. Capabilities: closed-form ``prox_l2`` and ``project``
+    (``m ⊙ m`` is diagonal).
     """
+
+    capabilities = frozenset({Capability.CLOSED_FORM_PROX, Capability.PROJECTION})
 
     def __init__(self, mask: Tensor, *, per_sample: bool = False) -> None:
         m = as_float_tensor(mask, "mask", "Inpainting")
@@ -45,9 +49,18 @@ class Inpainting(LinearOperator):
         m, inv_gamma = self._mask_for(z), inverse_gamma(gamma, z)
         return (m * y + inv_gamma * z) / (m * m + inv_gamma)
 
+    def _project(self, x: Tensor, y: Tensor) -> Tensor:
+        """``y / m`` where ``m != 0``, ``x`` elsewhere: the closest ``x'`` to ``x`` with ``m ⊙ x' = y``."""
+        m = self._mask_for(x)
+        sampled = m != 0
+        return torch.where(sampled, y / torch.where(sampled, m, torch.ones_like(m)), x)
+
 
 class Denoising(LinearOperator):
-    """The identity ``y = x`` (denoising), for any shape ``[B, ...]``, real or complex."""
+    """The identity ``y = x`` (denoising), for any shape ``[B, ...]``, real or complex; closed-form ``prox_l2``,
+    ``project(x, y) = y``."""
+
+    capabilities = frozenset({Capability.CLOSED_FORM_PROX, Capability.PROJECTION})
 
     def __init__(self) -> None:
         super().__init__(None, None)
@@ -64,3 +77,8 @@ class Denoising(LinearOperator):
         """Closed form ``x = (y + z / gamma) / (1 + 1 / gamma)`` (exact; ``tol``/``max_iter`` unused)."""
         inv_gamma = inverse_gamma(gamma, z)
         return (y + inv_gamma * z) / (1 + inv_gamma)
+
+    def _project(self, x: Tensor, y: Tensor) -> Tensor:
+        if x.shape != y.shape:
+            raise ValueError(f"Denoising.project: x is {list(x.shape)} but y is {list(y.shape)}; expected equal shapes")
+        return y

@@ -6,7 +6,8 @@ projection onto the measurement-consistent set (Zhao et al. eq. 8)
     v = x + Phi^T (Phi Phi^T)^{-1} (y - Phi x)                                         (8)
 
 with a denoising step ``x = D(v)`` (eq. 9). For video SCI ``Phi Phi^T`` is diagonal (``sum_t M_t^2``), so
-(8) is closed form: it is ``deq.operators.sci.CACTI.gap_projection``. The accelerated variant of
+(8) is closed form: GAP takes any operator declaring the ``projection`` capability and calls its ``project``
+(``deq.operators.sci.CACTI``). The accelerated variant of
 Yuan (2016) feeds back the accumulated residual,
 
     y_acc <- y_acc + (y - Phi x),      v = x + Phi^T (Phi Phi^T)^{-1} (y_acc - Phi x),       (8')
@@ -23,44 +24,44 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-from deq.core.operator import LinearOperator
+from deq.core.operator import Capability, LinearOperator
 
 #: a denoising step ``D(v, sigma) -> x`` on videos ``[B, C, T, H, W]``
 Denoise = Callable[[Tensor, float], Tensor]
 
 
 def check_gap_operator(operator: LinearOperator) -> None:
-    """GAP needs an operator with a closed-form ``gap_projection`` (``deq.operators.sci.CACTI``)."""
-    if not callable(getattr(operator, "gap_projection", None)):
+    """GAP needs a ``LinearOperator`` declaring the ``projection`` (eq. 8, the gap_projection step) and
+    ``initial_estimate`` capabilities, such as ``deq.operators.sci.CACTI``."""
+    needed = (Capability.PROJECTION, Capability.INITIAL_ESTIMATE)
+    if not isinstance(operator, LinearOperator) or not all(operator.supports(c) for c in needed):
         raise TypeError(
-            f"GAP needs an operator with gap_projection(x, y) (Phi Phi^T diagonal), such as "
-            f"deq.operators.sci.CACTI; got {type(operator).__name__}"
+            f"GAP needs a LinearOperator with the capabilities 'projection' (the gap_projection step of eq. 8: "
+            f"Phi Phi^T diagonal) and 'initial_estimate', such as deq.operators.sci.CACTI; got {type(operator).__name__}"
         )
 
 
 def check_measurement(y: Tensor, operator: LinearOperator) -> None:
-    """Raise a clear error unless ``y`` is ``[B, C, H, W]`` matching the operator's mask (B = frames per snapshot)."""
+    """Raise a clear error unless ``y`` is ``[B, C, H, W]`` matching the operator's ``[*, T, H, W]`` input (the
+    operator's own methods check the rest, e.g. a per-sample mask against the batch)."""
     if not isinstance(y, Tensor) or not y.is_floating_point():
         raise TypeError(f"SCI measurement must be a real floating-point tensor [B, C, H, W], got {getattr(y, 'dtype', type(y))}")
-    out = getattr(operator, "out_shape", None)
-    mask = getattr(operator, "mask", None)
     if y.dim() != 4:
         raise ValueError(f"SCI measurement must be [B, C, H, W] (one snapshot per sample), got shape {list(y.shape)}")
+    out, video = operator.out_shape, operator.in_shape
     if out is not None and tuple(y.shape[-2:]) != tuple(out[-2:]):
-        frames = f" ({mask.shape[-3]} frames)" if mask is not None else ""
+        frames = f" ({video[-3]} frames)" if video is not None and len(video) >= 3 else ""
         raise ValueError(
             f"SCI measurement is {tuple(y.shape[-2:])} (H, W) but the mask{frames} is {tuple(out[-2:])}; "
             f"mask and measurement must have the same height and width"
         )
-    if mask is not None and mask.shape[0] not in (1, y.shape[0]):
-        raise ValueError(f"the operator holds {mask.shape[0]} per-sample masks but the measurement batch has B={y.shape[0]}")
 
 
 def gap_step(operator: LinearOperator, x: Tensor, y: Tensor, y_acc: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
     """One GAP projection: (8) when ``y_acc`` is ``None``, the accelerated (8') otherwise.
 
     Args:
-        operator: the SCI operator ``Phi`` (needs ``gap_projection``).
+        operator: the SCI operator ``Phi`` (needs the ``projection`` capability).
         x: current video ``[B, C, T, H, W]``.
         y: measurement ``[B, C, H, W]``.
         y_acc: accumulated measurement of (8') (start with ``y``), or ``None``.
@@ -69,20 +70,18 @@ def gap_step(operator: LinearOperator, x: Tensor, y: Tensor, y_acc: Tensor | Non
         ``(v, y_acc)``: the projected video and the updated accumulator (``None`` for plain GAP).
     """
     if y_acc is None:
-        return operator.gap_projection(x, y), None
+        return operator.project(x, y), None
     y_acc = y_acc + (y - operator(x))
-    return operator.gap_projection(x, y_acc), y_acc
+    return operator.project(x, y_acc), y_acc
 
 
 def initial_estimate(operator: LinearOperator, y: Tensor) -> Tensor:
-    """``x^(0)_t = y / sum_t M_t`` for every frame ``t`` (0 where no mask is open): the temporally constant
-    video consistent with the snapshot (``Phi x^(0) = y``), the normalised measurement that SCI networks
-    (BIRNAT, RevSCI) start from. The paper's ``Phi^T y`` differs by a per-pixel scale and mask pattern;
-    the equilibrium does not depend on the start when the map is contractive."""
-    mask = operator.mask.to(dtype=y.dtype, device=y.device)  # [1 or B, 1, T, H, W]
-    total = mask.sum(dim=2)
-    inv = torch.where(total > 0, 1.0 / torch.where(total > 0, total, torch.ones_like(total)), torch.zeros_like(total))
-    return (y * inv).unsqueeze(2).expand(-1, -1, mask.shape[2], -1, -1).contiguous()
+    """The operator's ``initial_estimate(y)``; for CACTI ``x^(0)_t = y / sum_t M_t`` for every frame ``t`` (0 where
+    no mask is open): the temporally constant video consistent with the snapshot (``Phi x^(0) = y``), the
+    normalised measurement that SCI networks (BIRNAT, RevSCI) start from. The paper's ``Phi^T y`` differs by a
+    per-pixel scale and mask pattern; the equilibrium does not depend on the start when the map is contractive."""
+    check_gap_operator(operator)
+    return operator.initial_estimate(y)
 
 
 def expand_schedule(sigmas: Sequence[float], iters: Sequence[int] | int) -> list[float]:
