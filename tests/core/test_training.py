@@ -75,7 +75,7 @@ def test_two_gloo_processes_match_one_process_with_the_same_global_batch(tmp_pat
     )
     assert two.returncode == 0, two.stderr[-4000:]
     a, b = _model(tmp_path / "one"), _model(tmp_path / "two")
-    assert all(torch.allclose(a[k], b[k], rtol=1e-10, atol=1e-12) for k in a)
+    assert all(torch.allclose(a[k], b[k], rtol=1e-8, atol=1e-10) for k in a)
     prov = read_weights(tmp_path / "two" / "weights.pt")["provenance"]
     assert prov["processes"] == 2 and prov["batch"] == 4
 
