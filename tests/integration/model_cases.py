@@ -44,6 +44,21 @@ def sci_problem() -> tuple[torch.Tensor, Any, tuple[int, ...]]:
     return op(video), op, tuple(video.shape)
 
 
+def luser_problem(task: str) -> Callable[[], tuple[torch.Tensor, Any, tuple[int, ...]]]:
+    """A 16x16 problem of one of deq-models-luser's tasks (deblur, ct, mri4x), measured with its noise."""
+
+    def problem() -> tuple[torch.Tensor, Any, tuple[int, ...]]:
+        from deq.models.luser.tasks import get_task
+
+        t = get_task(task)
+        g = torch.Generator().manual_seed(0)
+        image = torch.rand(2, t.image_channels, 16, 16, generator=g)
+        op = t.operator(16, seeds=[0, 1])
+        return t.measure(image, op, g), op, (2, t.channels, 16, 16)
+
+    return problem
+
+
 TINY_SOLVER = {"max_iter": 4, "tol": 1e-3, "backward_max_iter": 4, "warn_unconverged": False}
 
 CASES = [
@@ -52,4 +67,8 @@ CASES = [
     ModelCase("pnp-admm", {"sigmas": [0.1], "iters": [2]}, sci_problem, learned=False),
     ModelCase("de-gap", {"denoiser_options": {"depth": 2, "width": 4}, "solver": TINY_SOLVER}, sci_problem, id="de-gap"),
     ModelCase("de-rnn", {"width": 3, "solver": TINY_SOLVER}, sci_problem),
+    ModelCase("lu-dncnn", {"task": "deblur", "stages": 2}, luser_problem("deblur")),
+    ModelCase("deq4ip", {"task": "mri4x", "solver": TINY_SOLVER}, luser_problem("mri4x")),
+    ModelCase("luser-sw", {"task": "deblur", "stages": 2, "solver": TINY_SOLVER}, luser_problem("deblur")),
+    ModelCase("luser-dw", {"task": "ct", "stages": 2, "solver": TINY_SOLVER}, luser_problem("ct")),
 ]
