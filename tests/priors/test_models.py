@@ -35,7 +35,15 @@ def test_every_prior_is_registered_through_the_plugin(registry):
 
 
 #: how each prior's Lipschitz constant is controlled (deq.core.prior.Prior.lipschitz)
-LIPSCHITZ = {"shallow-eq": "miyato", "rsn-cnn": "real", "rsn-unet": "real", "hsi-cnn": "real", "tv": "prox", "soft-threshold": "prox", "wavelet": "prox"}
+LIPSCHITZ = {
+    "shallow-eq": "miyato",
+    "rsn-cnn": "real",
+    "rsn-unet": "real",
+    "hsi-cnn": "real",
+    "tv": "prox",
+    "soft-threshold": "prox",
+    "wavelet": "prox",
+}
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
