@@ -108,15 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     solver = {"eval_max_iter": args.max_iter} if args.max_iter is not None else None
     if solver is not None and args.model == "lu-dncnn":
         raise ValueError("--max-iter applies to DEQ4IP and LUSER (LU-DnCNN has no solver)")
-    options = {"solver": solver} if solver else {}
-    model = FACTORIES[args.model](pretrained=True, weights=args.weights, task=None if args.weights else task.name, **options)
-    if model.task != task.name:
-        raise ValueError(f"--weights holds {args.model} trained for task {model.task!r}, not {task.name!r}")
     truth = None
     if args.image:
         y, op, truth = simulated(task, args.image, args.size)
     else:
         y, op = measured(task, args.input, args.mask, args.size)
+    options = {"solver": solver} if solver else {}
+    model = FACTORIES[args.model](pretrained=True, weights=args.weights, task=None if args.weights else task.name, **options)
+    if model.task != task.name:
+        raise ValueError(f"--weights holds {args.model} trained for task {model.task!r}, not {task.name!r}")
     t0 = time.perf_counter()
     x = task.to_image(model.reconstruct(y, op)).clamp(0, 1)[0]
     seconds = time.perf_counter() - t0
