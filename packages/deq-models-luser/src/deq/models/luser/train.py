@@ -60,7 +60,7 @@ def evaluate(model: nn.Module, task: Task, images: Tensor, seed: int, batch: int
     for i in range(0, images.shape[0], batch):
         x = images[i : i + batch]
         seeds = [seed + i + j for j in range(x.shape[0])]
-        op = task.operator(x.shape[-1], seeds=seeds)
+        op = task.operator(x.shape[-1], seeds=seeds).to(x.device)
         y = task.measure(x, op, torch.Generator().manual_seed(seed + i))
         out = task.to_image(model.reconstruct(y, op)).clamp(0, 1)
         x0 = task.to_image(model.step.initial(y, op)).clamp(0, 1)
