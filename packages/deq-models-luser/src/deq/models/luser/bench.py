@@ -264,11 +264,14 @@ def cost(models: dict[tuple[str, str, str], nn.Module], data_dir: str | None, re
         op = t.operator(size, seeds=[TEST_SEED])
         y = t.measure(images, op, torch.Generator().manual_seed(TEST_SEED))
         calls = count_calls(module, op, lambda a: module.reconstruct(y, a))
+        with torch.no_grad():
+            _, info = module(y, op)
+        iters = _iterations(info)
         recon = median_time(lambda: module.reconstruct(y, op), repeats=repeats)
         module.train()
         train = median_time(_training_step(module, task, size, 2), repeats=repeats)
         module.eval()
-        rows.append((task, LABELS[name], f"{train:.2f}", f"{recon:.3f}", calls.forward, calls.adjoint, calls.total))
+        rows.append((task, LABELS[name], f"{train:.2f}", f"{recon:.3f}", iters, calls.forward, calls.adjoint, calls.total))
         print(
             f"  {task} {name}: train step {train:.2f} s, reconstruction {recon:.3f} s, {calls.total} operator calls", flush=True
         )
@@ -277,11 +280,23 @@ def cost(models: dict[tuple[str, str, str], nn.Module], data_dir: str | None, re
         "model",
         "s / training step (batch 2)",
         "s / reconstruction (1 image)",
+        "solver iterations",
         "A calls",
         "A^T calls",
         "operator calls",
     ]
     return markdown_table(header, rows)
+
+
+def _iterations(info: Any) -> str:
+    """DEQ4IP: the solve's iterations; LUSER: the mean inner iterations per stage (and their range); LU: none."""
+    nstep = getattr(info, "nstep", None)
+    if nstep is not None:
+        return str(int(nstep.max()))
+    inner = getattr(info, "inner_iterations", None)
+    if inner is None:
+        return "-"
+    return f"{float(inner.float().mean()):.1f} per stage ({int(inner.min())}-{int(inner.max())})"
 
 
 def figure(models: dict[tuple[str, str, str], nn.Module], results: dict[str, Any], path: Path) -> Path | None:
