@@ -14,9 +14,9 @@ size and, where counted, the 3x9x9 kernel.
 
 Every prox network starts as the identity: the weight of its last normalisation layer (DnCNN's last batch norm,
 the shallow block's last GroupNorm) and the bias of its last convolution are initialised to 0 (as the
-"zero-init residual" of Goyal et al. 2017), so an
-untrained model is ``K`` Landweber steps (DEQ4IP: their fixed point) and training departs from there. The paper
-does not state its initialisation; this choice matters here because the CPU training runs are short.
+"zero-init residual" of Goyal et al. 2017), so an untrained model is ``K`` Landweber steps (DEQ4IP: their fixed
+point) and training departs from there. The paper does not state its initialisation; this choice matters here
+because the CPU training runs are short.
 """
 
 from __future__ import annotations
