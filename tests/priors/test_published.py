@@ -55,12 +55,13 @@ def test_imported_ffdnet_equals_the_authors_forward(shared_data, name, channels)
         assert torch.allclose(model(x, 25 / 255), ref, atol=1e-10)
 
 
-def _bsd68_psnr(shared_data, model, sigma: float, **kwargs) -> float:
+def _bsd68_psnr(shared_data, model, level: float, **kwargs) -> float:
+    """Mean PSNR over BSD68 with AWGN of ``level``/255 (noise seed 0); ``kwargs`` go to the model."""
     images = load_images(shared_data("natural/BSD68"), channels=1)
     g = torch.Generator().manual_seed(0)
     scores = []
     for im in images:
-        noisy = im + sigma / 255 * torch.randn(im.shape, generator=g)
+        noisy = im + level / 255 * torch.randn(im.shape, generator=g)
         with torch.no_grad():
             scores.append(float(psnr(model(noisy[None], **kwargs).clamp(0, 1), im[None])))
     return sum(scores) / len(scores)

@@ -45,6 +45,11 @@ PAPER = {
         "DE-GAP-FFDnet": (33.06, None),
     },
 }
+#: the authors' PnP-FFDNet (PnP-SCI code, GAP, their FFDNet) run on this machine: mean PSNR over each scene's
+#: snapshots (measured with their code, recorded in ../shared/data/weights/README.md)
+AUTHORS_PNP_FFDNET = {"drop40": 39.91, "runner40": 32.97}
+#: the published FFDNet deq imports for the PnP rows when --denoiser-weights is not given (skipped when absent)
+PUBLISHED_FFDNET = "weights/ffdnet_ipol/net_gray.pth"
 SCENES = ("drop40", "runner40", "1park8")
 KS = (10, 20, 50, 100, 200, 500)
 
@@ -70,7 +75,7 @@ def scene_table(methods: dict[str, Any], data_dir: str | None, groups: int | Non
             per = psnr(rec, x)
             p, s = float(per.mean()), float(ssim(rec, x).mean())
             results.setdefault(scene, {})[name] = {"psnr": p, "first": float(per[0]), "seconds": seconds}
-            ref = METHODS.get(name)
+            ref = METHODS.get(name.split(" ")[0])
             pp = PAPER.get(scene, {}).get(ref, (None, None))[0] if ref else None
             rows.append(
                 (
@@ -85,6 +90,19 @@ def scene_table(methods: dict[str, Any], data_dir: str | None, groups: int | Non
                 )
             )
             print(f"  {scene} {name}: {p:.2f} dB, SSIM {s:.4f} ({n} snapshot(s), {seconds:.1f} s each)", flush=True)
+    for scene, value in AUTHORS_PNP_FFDNET.items():
+        rows.append(
+            (
+                scene,
+                "authors' PnP-FFDNet code (reference)",
+                f"{value:.2f}",
+                "",
+                "40.70" if scene == "drop40" else "32.15",
+                "",
+                "all",
+                "",
+            )
+        )
     for name in methods:
         vals = [results[s][name]["psnr"] for s in ("drop40", "runner40")]
         rows.append(("mean Drop+Runner", name, f"{sum(vals) / 2:.2f}", "", "", "", "", ""))
@@ -243,6 +261,26 @@ def lipschitz(models: dict[str, Any], data_dir: str | None) -> str:
     )
 
 
+def _imported_pnp(path: str | None, data_dir: str | None, notes: list[str]) -> dict[str, Any]:
+    """PnP-GAP and PnP-ADMM with the denoiser ``path`` (default: the published IPOL FFDNet, when on disk), same
+    sigma schedule as PnP-GAP (50, 25, 12, 6 /255, 10 iterations each, as the authors' PnP-FFDNet)."""
+    from deq.core.errors import DataNotFoundError
+    from deq.core.registry import create
+    from deq.priors.published import load_denoiser
+
+    if path == "none":
+        return {}
+    if path is None:
+        try:
+            path = str(find_data(PUBLISHED_FFDNET, data_dir))
+        except DataNotFoundError:
+            notes.append(f"PnP rows with the published FFDNet skipped: {PUBLISHED_FFDNET} is not under the data root")
+            return {}
+    denoiser = load_denoiser(path)
+    label = denoiser.provenance.get("arch", Path(path).stem)
+    return {f"{m} ({label}: {Path(path).name})": create("model", m, denoiser=denoiser) for m in ("pnp-gap", "pnp-admm")}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Reproduce the paper's SCI experiments with deq's models and write the ``sci`` results section."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -250,6 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None, help="benchmark data root (default: DEQ_DATA or ../shared/data)")
     parser.add_argument("--weights", default=None, help="DE-GAP weights (default: shipped)")
     parser.add_argument("--rnn-weights", default=None, help="DE-RNN weights (default: shipped)")
+    parser.add_argument(
+        "--denoiser-weights",
+        default=None,
+        help="denoiser of the extra PnP-GAP / PnP-ADMM rows: a deq prior weight file or a published FFDNet/DnCNN "
+        f"checkpoint (default: {PUBLISHED_FFDNET} under the data root when present; 'none' skips the rows)",
+    )
     parser.add_argument(
         "--pretrain-weights",
         default=None,
@@ -268,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     out = results_file(args.out)
     plot = Path(args.plot) if args.plot else out.with_name("sci_stability.png")
     methods, notes = build_methods(METHODS, {"de-gap": args.weights, "de-rnn": args.rnn_weights}, {})
+    methods.update(_imported_pnp(args.denoiser_weights, args.data_dir, notes))
     for note in notes:
         print("NOTE:", note)
     print("1. per-scene PSNR/SSIM", flush=True)
