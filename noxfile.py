@@ -40,21 +40,21 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """All benchmarks; each writes its section of docs/benchmarks.md. Peers (TorchDEQ, DeepInverse)
-    are installed here only: they are references, not dependencies."""
+    """Every benchmark (benchmarks/run.py): the peer comparisons in benchmarks/ and the `deq bench` experiments of
+    the installed distributions, each writing its section of docs/benchmarks.md; posargs select them by name
+    (`nox -s bench -- core priors`). Peers (TorchDEQ, DeepInverse) are installed here only: they are references,
+    not dependencies."""
     _install_all(session, "deepinv==0.5.0", "PyWavelets>=1.4")
     session.install("--no-deps", "torchdeq==0.1.0")
-    names = session.posargs or ["core", "operators", "priors", "sci"]
-    for name in names:
-        session.run("deq", "bench", name)
+    session.run("python", "benchmarks/run.py", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the packages, tests, examples and this file."""
+    """ruff over the packages, tests, examples, benchmarks and this file."""
     session.install("ruff==0.17.6")
-    session.run("ruff", "check", "packages", "tests", "examples", "noxfile.py")
-    session.run("ruff", "format", "--check", "packages", "tests", "examples", "noxfile.py")
+    session.run("ruff", "check", "packages", "tests", "examples", "noxfile.py", "benchmarks")
+    session.run("ruff", "format", "--check", "packages", "tests", "examples", "noxfile.py", "benchmarks")
 
 
 @nox.session

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 from torch import nn
 
-from deq.core.deq import DEQ
+from deq.core import DEQ, SolverConfig, SolverNotConvergedWarning
 
 
 class TanhMap(nn.Module):
@@ -57,7 +59,7 @@ def test_ift_matches_unrolled(map_cls, solver):
     assert len(grads) == len(ref)
     for g, r in zip(grads, ref):
         assert _rel(g, r) < 1e-6
-    assert deq.last_backward_info is not None and deq.last_backward_info.converged.all()
+    assert info.backward is not None and info.backward.converged.all()
 
 
 def test_gradients_reach_parameters_and_inputs_through_backward():
@@ -95,7 +97,7 @@ def test_jfb_is_an_approximation_with_the_right_sign():
     assert 0.3 < cos < 1.0 - 1e-9  # descent direction, but not the exact gradient
 
 
-def test_no_grad_and_eval_build_no_graph():
+def test_no_grad_and_eval_build_no_graph():  # and: nothing requiring grad means no graph, even in grad mode
     f = TanhMap(8)
     x = torch.randn(2, 8, dtype=torch.float64)
     deq = DEQ(f).eval()
@@ -120,6 +122,84 @@ def test_fixed_point_value_is_the_equilibrium():
 def test_bad_backward_name():
     with pytest.raises(ValueError, match="backward must be one of"):
         DEQ(TanhMap(2), backward="implicit")
+
+
+def test_unknown_settings_and_solver_options_are_errors():
+    with pytest.raises(TypeError, match="unknown solver setting"):
+        DEQ(TanhMap(2), tolerance=1e-3)
+    with pytest.raises(TypeError, match=r"'broyden' takes no option\(s\) \['beta'\]"):
+        DEQ(TanhMap(2), solver="broyden", solver_options={"beta": 0.5})
+    with pytest.raises(TypeError, match=r"'fixed_point' takes no option\(s\) \['m'\]"):
+        SolverConfig(solver="fixed_point", solver_options={"m": 5})
+    with pytest.raises(TypeError, match="backward"):  # checked against the backward solver too
+        SolverConfig(solver="anderson", backward_solver="fixed_point", backward_solver_options={"m": 3})
+    assert SolverConfig(solver="broyden", solver_options={"m": 8}).solver_options == {"m": 8}
+
+
+def test_config_round_trip_and_eval_iterations():
+    config = SolverConfig(solver="anderson", max_iter=7, eval_max_iter=30, solver_options={"m": 3, "beta": 0.8})
+    assert SolverConfig.from_dict(config.to_dict()) == config
+    f = TanhMap(6)
+    x = torch.randn(2, 6, dtype=torch.float64)
+    deq = DEQ(f, config, tol=1e-14, warn_unconverged=False)
+    _, info_train = deq(torch.zeros_like(x), x)
+    deq.eval()
+    _, info_eval = deq(torch.zeros_like(x), x)
+    assert int(info_train.nstep.max()) == 7 and int(info_eval.nstep.max()) > 7
+
+
+def test_unconverged_solve_warns_once_naming_samples_and_can_be_silenced():
+    f = TanhMap(6)
+    x = torch.randn(3, 6, dtype=torch.float64)
+    with pytest.warns(SolverNotConvergedWarning, match=r"3 of 3 samples stopped at max_iter 2 .*indices \[0, 1, 2\]") as rec:
+        DEQ(f, max_iter=2, tol=1e-14)(torch.zeros_like(x), x)
+    assert len([w for w in rec if w.category is SolverNotConvergedWarning]) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        DEQ(f, max_iter=2, tol=1e-14, warn_unconverged=False)(torch.zeros_like(x), x)
+
+
+def test_unconverged_ift_backward_warns():
+    f = TanhMap(6)
+    x = torch.randn(2, 6, dtype=torch.float64, requires_grad=True)
+    z, info = DEQ(f, tol=1e-12, max_iter=300, backward_tol=1e-14, backward_max_iter=2)(torch.zeros_like(x), x)
+    with pytest.warns(SolverNotConvergedWarning, match="IFT backward"):
+        z.sum().backward()
+    assert info.backward is not None and not info.backward.converged.all()
+
+
+def test_z0_of_the_wrong_shape_is_a_clear_error():
+    f = lambda z, x: 0.5 * z + x  # noqa: E731  broadcasting would hide a z0 of the wrong shape
+    x = torch.randn(2, 6, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"returned shape \[2, 6\] for an iterate of shape \[2, 1\]"):
+        DEQ(f)(torch.zeros(2, 1, dtype=torch.float64), x)
+
+
+def test_lambda_closing_over_a_parameter_gets_the_implicit_gradient():
+    W = TanhMap(6).W.detach().clone().requires_grad_()
+    x = torch.randn(2, 6, dtype=torch.float64)  # the input needs no gradient
+    w = torch.randn(2, 6, dtype=torch.float64)
+    f = lambda z, x: torch.tanh(z @ W.T + x)  # noqa: E731
+    z, _ = DEQ(f, tol=1e-13, max_iter=400, backward_tol=1e-13, backward_max_iter=400)(torch.zeros_like(x), x)
+    assert z.requires_grad
+    (g,) = torch.autograd.grad((z * w).sum(), [W])
+    zu = torch.zeros_like(x)
+    for _ in range(400):
+        zu = f(zu, x)
+    (ref,) = torch.autograd.grad((zu * w).sum(), [W])
+    assert _rel(g, ref) < 1e-6
+
+
+@pytest.mark.parametrize("solver", ["anderson", "nesterov"])
+def test_ift_with_nesterov_forward_and_anderson_backward(solver):
+    f = TanhMap(10)
+    x = torch.randn(2, 10, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(2, 10, dtype=torch.float64)
+    ref = _unrolled_grads(f, x, w)
+    deq = DEQ(f, solver=solver, backward_solver="anderson", tol=1e-13, max_iter=400, backward_tol=1e-13)
+    z, _ = deq(torch.zeros_like(x), x)
+    for g, r in zip(torch.autograd.grad((z * w).sum(), [*f.parameters(), x]), ref):
+        assert _rel(g, r) < 1e-6
 
 
 def test_bound_method_map_gets_parameter_gradients_without_input_grad():

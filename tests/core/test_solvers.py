@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from deq.core.solvers import SolverDivergenceWarning, anderson, broyden, fixed_point, get_solver
+from deq.core.solvers import SolverDivergenceWarning, anderson, broyden, fixed_point, get_solver, nesterov
 
-SOLVERS = [anderson, broyden, fixed_point]
+SOLVERS = [anderson, broyden, fixed_point, nesterov]
 
 
 def _linear_problem(b: int, n: int, rho: float, dtype: torch.dtype):
@@ -43,6 +43,27 @@ def test_anderson_and_broyden_beat_plain_iteration_on_slow_map():
         steps[s.__name__] = int(info.nstep.max())
     assert steps["anderson"] < steps["fixed_point"] / 3
     assert steps["broyden"] < steps["fixed_point"] / 3
+    assert steps["nesterov"] < steps["fixed_point"] / 3  # ~1/sqrt(1 - rho) instead of 1/(1 - rho)
+
+
+@pytest.mark.parametrize("solver", [fixed_point, anderson, nesterov], ids=lambda s: s.__name__)
+def test_relaxation_beta_is_the_weight_of_the_map(solver):
+    # z = g(z) with g(z) = -z + 2c: plain iteration oscillates forever; beta = 1/2 lands on c in one step
+    c = torch.randn(3, 5, dtype=torch.float64)
+    g = lambda z: -z + 2 * c  # noqa: E731
+    z, info = solver(g, torch.zeros_like(c), tol=1e-12, max_iter=5, beta=0.5)
+    assert info.converged.all() and torch.allclose(z, c)
+    with pytest.raises(ValueError, match="weight of f"):
+        solver(g, torch.zeros_like(c), beta=0.0)
+
+
+def test_nesterov_restart_keeps_a_rotation_convergent():
+    # a non-symmetric contraction (rotation by 60 degrees, scaled 0.9): momentum alone overshoots
+    a = 0.9 * torch.tensor([[0.5, -(3**0.5) / 2], [(3**0.5) / 2, 0.5]], dtype=torch.float64)
+    c = torch.randn(2, 2, dtype=torch.float64)
+    exact = torch.linalg.solve(torch.eye(2, dtype=torch.float64) - a, c.T).T
+    z, info = nesterov(lambda z: z @ a.T + c, torch.zeros_like(c), tol=1e-12, max_iter=2000)
+    assert info.converged.all() and torch.allclose(z, exact, atol=1e-10)
 
 
 def test_per_sample_stopping_freezes_converged_samples():
@@ -119,5 +140,6 @@ def test_solvers_are_registered_by_name():
     assert get_solver("anderson") is anderson
     assert get_solver("broyden") is broyden
     assert get_solver("fixed_point") is fixed_point
+    assert get_solver("nesterov") is nesterov
     with pytest.raises(KeyError, match="no solver named 'nope'"):
         get_solver("nope")

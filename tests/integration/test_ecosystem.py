@@ -30,12 +30,12 @@ def test_deq_is_a_namespace_spanning_the_distributions():
 def test_every_distribution_registers_components():
     reg = Registry()
     reg.load_entry_points()
-    assert not reg.failed, f"plugins failed to load: {reg.failed}"
+    assert not reg.problems, f"plugin problems: {[str(p) for p in reg.problems]}"
     by_dist = {c.distribution for c in reg.components()}
     for dist in DISTRIBUTIONS:
         assert dist in by_dist, f"{dist} registers nothing"
     kinds = {c.kind for c in reg.components()}
-    assert {"operator", "prior", "solver", "model", "demo", "bench"} <= kinds
+    assert {"operator", "prior", "solver", "model", "demo", "bench", "train", "reconstruct"} <= kinds
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ SMALL = {
     "rsn-cnn": ({"depth": 3, "width": 8}, (2, 1, 12, 12)),
     "rsn-unet": ({"base": 4, "levels": 2}, (2, 1, 8, 8)),
     "hsi-cnn": ({"in_channels": 5, "width": 8}, (2, 5, 10, 10)),
-    "shallow-eq": ({"max_iter": 15}, (2, 1, 12, 12)),
+    "shallow-eq": ({"solver": {"max_iter": 15}}, (2, 1, 12, 12)),
     "tv": ({"weight": 0.1}, (2, 1, 12, 12)),
     "soft-threshold": ({"threshold": 0.1}, (2, 1, 12, 12)),
     "wavelet": ({"threshold": 0.1, "wavelet": "haar", "level": 2}, (2, 1, 16, 16)),
@@ -32,6 +32,30 @@ def test_every_prior_is_registered_through_the_plugin(registry):
         comp = registry.get("prior", name)
         assert comp.distribution == "deq-priors"
         assert isinstance(comp.obj(**SMALL[name][0]).lipschitz_controlled, bool)
+
+
+#: how each prior's Lipschitz constant is controlled (deq.core.prior.Prior.lipschitz)
+LIPSCHITZ = {"rsn-cnn": "real", "rsn-unet": "real", "hsi-cnn": "real", "tv": "prox", "soft-threshold": "prox", "wavelet": "prox"}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_every_prior_declares_the_prior_protocol(registry, name):
+    from deq.core.prior import Prior, check_prior, lipschitz_bounded
+
+    model = registry.get("prior", name).obj(**SMALL[name][0])
+    check_prior(model, name)
+    assert isinstance(model, Prior) and model.lipschitz == LIPSCHITZ.get(name)
+    assert model.lipschitz_controlled == lipschitz_bounded(model)
+    assert model.takes_sigma == (name in ("ffdnet", "tv", "soft-threshold", "wavelet"))
+    assert model.video == (name == "unet3d")
+
+
+def test_miyato_spectral_norm_is_declared_and_no_bound():
+    model = deq_priors()["dncnn"](depth=3, width=4, batch_norm=False, spectral_norm="plain")
+    assert model.lipschitz == "miyato" and not model.lipschitz_controlled
+    for name in ("dncnn", "ffdnet", "unet"):
+        with pytest.raises(ValueError, match="breaks the Lipschitz bound"):
+            deq_priors()[name](batch_norm=True, spectral_norm="real")
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
@@ -105,7 +129,7 @@ def test_unet3d_handles_any_number_of_frames(registry):
 
 def test_shallow_eq_converges_and_input_gradient_matches_finite_difference(registry):
     torch.manual_seed(0)
-    model = registry.get("prior", "shallow-eq").obj(tol=1e-10, max_iter=60).double().eval()
+    model = registry.get("prior", "shallow-eq").obj(solver={"tol": 1e-10, "max_iter": 60}).double().eval()
     x = torch.rand(1, 1, 10, 10, dtype=torch.float64, requires_grad=True)
     v = torch.randn_like(x)
     out = model(x)

@@ -8,9 +8,9 @@ import torch
 from deq.priors.dncnn import DnCNN
 
 
-def test_dncnn_matches_deepinv():
+def test_dncnn_matches_deepinv(benchmark_script):
     pytest.importorskip("deepinv", reason="DeepInverse (a test-only peer) is not installed here; tox -e all runs this comparison")
-    from deq.priors.bench import deepinv_dncnn_like
+    deepinv_dncnn_like = benchmark_script("priors").deepinv_dncnn_like
 
     ours = DnCNN(depth=5, width=8, batch_norm=False, bias=True).double().eval()
     theirs = deepinv_dncnn_like(ours)

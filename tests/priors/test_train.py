@@ -1,11 +1,9 @@
-"""Training recipe end to end on a tiny generated image folder: checkpoints, validation, resume equals
-an uninterrupted run (determinism), DDP with two gloo processes keeps the replicas identical, and the
-``deq train`` sub-command."""
+"""The AWGN denoiser recipe on deq-core's harness, end to end on a tiny generated image folder: the loss goes
+down, the weights file loads through the registry with validation and test metrics in its provenance, and
+a new phase starts from a run's weights. (Resume, kill -9 and DDP are the harness's: tests/core/test_training.py.)"""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from deq.core.checkpoint import load_checked
-from deq.priors.train import build_parser, main, train
+from deq.core.weights import load_weights
+from deq.priors.train import main
 
 
 @pytest.fixture(scope="module")
@@ -27,60 +25,36 @@ def images(tmp_path_factory) -> Path:
     return folder
 
 
-def _argv(images: Path, out: Path, epochs: int, *extra: str) -> list[str]:
+def _argv(images: Path, out: Path, steps: int, *extra: str) -> list[str]:
     return [
         "--prior", "cnn", "--opt", "depth=2", "--opt", "width=4",
-        "--train", str(images), "--val", str(images), "--patch", "16", "--batch", "8",
-        "--patches-per-epoch", "16", "--epochs", str(epochs), "--out", str(out), "--seed", "3",
-        "--no-progress", "--device", "cpu", *extra,
+        "--train", str(images), "--val", str(images), "--test", str(images), "--patch", "16", "--batch", "8",
+        "--steps", str(steps), "--out", str(out), "--seed", "3", "--no-progress", "--device", "cpu", "--log-every", "1", *extra,
     ]  # fmt: skip
 
 
-def test_train_resume_is_identical_to_uninterrupted(images, tmp_path):
-    assert main(_argv(images, tmp_path / "a", 3)) == 0
-    assert main(_argv(images, tmp_path / "b", 1)) == 0
-    assert main(_argv(images, tmp_path / "b", 3)) == 0  # resumes from epoch 1
-    a = load_checked(tmp_path / "a" / "checkpoint.pt")
-    b = load_checked(tmp_path / "b" / "checkpoint.pt")
-    assert a["epoch"] == b["epoch"] == 3 and a["step"] == b["step"] == 6
-    for k in a["model"]:
-        assert torch.equal(a["model"][k], b["model"][k]), k
-    assert [h["val_psnr"] for h in a["history"]] == [h["val_psnr"] for h in b["history"]]
-    assert (tmp_path / "a" / "log.jsonl").read_text().count("\n") == 3
-
-
-def test_training_reduces_the_loss(images, tmp_path):
-    ck = train(build_parser().parse_args(_argv(images, tmp_path, 8, "--lr", "1e-2", "--sigma", "25")))
-    losses = [h["loss"] for h in ck["history"]]
+def test_training_reduces_the_loss_and_records_its_metrics(images, tmp_path):
+    assert main(_argv(images, tmp_path, 12, "--lr", "1e-2", "--sigma", "25")) == 0
+    losses = [float(line.split('"loss": ')[1].split(",")[0]) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert losses[-1] < losses[0]
-
-
-def test_ddp_two_gloo_processes_keep_replicas_identical(images, tmp_path):
-    """``torchrun --nproc-per-node 2`` on CPU (gloo): both replicas end with the same weights, rank 0's
-    checkpoint holds them, and the global batch is split (2 steps per epoch, not 4)."""
-    argv = _argv(images, tmp_path / "run", 2, "--opt", "depth=3")
-    worker = Path(__file__).with_name("ddp_worker.py")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
-    proc = subprocess.run([*cmd, str(worker), "--dump", str(tmp_path), *argv], capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
-    r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
-    assert all(torch.equal(r0[k], r1[k]) for k in r0)
-    ck = load_checked(tmp_path / "run" / "checkpoint.pt")
-    assert ck["step"] == 2 * 2  # 16 patches per epoch / global batch 8 = 2 steps per epoch
-    assert all(torch.equal(ck["model"][k], r0[k]) for k in r0)
-
-
-def test_deq_train_subcommand(registry, images, tmp_path):
-    from deq.core.cli import main as deq_main
-
-    assert deq_main(["train", *_argv(images, tmp_path, 1)]) == 0
-    assert (tmp_path / "checkpoint.pt").is_file()
+    model = load_weights(tmp_path / "weights.pt", kind="prior", name="cnn")
+    prov = model.provenance
+    assert prov["steps"] == 12 and prov["metrics"]["validation"]["val_psnr_sigma25"] > 0
+    assert set(prov["metrics"]["test"][images.name]) == {"15", "25", "50"}
+    assert model(torch.rand(1, 1, 16, 16)).shape == (1, 1, 16, 16)
 
 
 def test_init_from_another_run(images, tmp_path):
-    assert main(_argv(images, tmp_path / "a", 1)) == 0
-    assert main(_argv(images, tmp_path / "b", 1, "--init", str(tmp_path / "a" / "checkpoint.pt"), "--lr", "0")) == 0
-    a = load_checked(tmp_path / "a" / "checkpoint.pt")["model"]
-    b = load_checked(tmp_path / "b" / "checkpoint.pt")["model"]
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert main(_argv(images, tmp_path / "a", 1, "--test")) == 0
+    assert main(_argv(images, tmp_path / "b", 1, "--test", "--init", str(tmp_path / "a" / "weights.pt"), "--lr", "0")) == 0
+    a = load_weights(tmp_path / "a" / "weights.pt")
+    b = load_weights(tmp_path / "b" / "weights.pt")
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert b.provenance["init"]["provenance"]["steps"] == 1
+
+
+def test_deq_train_priors_subcommand(registry, images, tmp_path):
+    from deq.core.cli import main as deq_main
+
+    assert deq_main(["train", "priors", *_argv(images, tmp_path, 1, "--test")]) == 0
+    assert (tmp_path / "checkpoint.pt").is_file() and (tmp_path / "weights.pt").is_file()

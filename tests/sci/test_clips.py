@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
@@ -53,17 +51,3 @@ def test_clip_errors_name_what_was_expected(video_root, tmp_path):
         VideoClipDataset(videos, length=1, size=32, frames=4)
     with pytest.raises(FileNotFoundError, match="no video folders"):
         load_video_folders(tmp_path / "empty")
-
-
-def test_recipe_trains_on_video_folders(video_root, tmp_path):
-    from deq.models.sci.train import main as train_main
-
-    argv = ["--videos", str(video_root), "--val-videos", "1", "--size", "16", "--frames", "4", "--batch", "1"]
-    argv += ["--pretrain-steps", "1", "--steps", "1", "--max-iter", "3", "--val-clips", "1"]
-    argv += ["--denoiser-options", json.dumps({"depth": 2, "width": 4})]
-    argv += ["--checkpoint", str(tmp_path / "c.ckpt"), "--weights-out", str(tmp_path / "w.pt")]
-    assert train_main(argv) == 0
-    meta = json.loads((tmp_path / "w.json").read_text())["provenance"]
-    assert "first 2 videos; last 1 held out" in meta["data"] and meta["deq_steps"] == 1
-    with pytest.raises(ValueError, match="leaves no training videos"):
-        train_main([*argv[:2], "--val-videos", "3", *argv[4:]])

@@ -6,13 +6,14 @@ from __future__ import annotations
 import pytest
 import torch
 
+from deq.core.errors import WeightsError
 from deq.core.metrics import psnr
 from deq.core.registry import create
 from deq.models.sci.degap import DEGAP
 from deq.models.sci.dernn import DERNN
 from deq.models.sci.gap import initial_estimate
 from deq.models.sci.synthetic import demo_scene
-from deq.models.sci.weights import DEFAULT_WEIGHTS, DERNN_WEIGHTS
+from deq.models.sci.weights import SHIPPED
 from deq.operators.sci import CACTI
 
 
@@ -23,13 +24,14 @@ def scene():
     return video, op, op(video)
 
 
-@pytest.mark.parametrize("path", [DEFAULT_WEIGHTS, DERNN_WEIGHTS], ids=["de-gap", "de-rnn"])
-def test_shipped_files_are_plain_tensors_with_provenance(path):
-    blob = torch.load(path, weights_only=True)
+@pytest.mark.parametrize("name", ["de-gap", "de-rnn"])
+def test_shipped_files_are_plain_tensors_with_provenance(name):
+    blob = torch.load(SHIPPED[name], weights_only=True)
     prov = blob["provenance"]
-    assert set(blob) == {"config", "state_dict", "provenance"}
-    assert prov["script"].startswith("python -m deq.models.sci.train") and prov["steps_done"] > 0
-    assert prov["val_psnr"] > 0 and "held out for validation" in prov["data"]
+    assert blob["format"] == "deq-weights/1" and (blob["kind"], blob["name"]) == ("model", name)
+    assert all(k.startswith("map.") for k in blob["state_dict"])
+    assert prov["command"].startswith("python -m deq.models.sci.train") and prov["steps"] > 0
+    assert prov["metrics"]["validation"]["val_psnr"] > 0 and "held out for validation" in prov["data"]
 
 
 def test_shipped_degap_beats_its_initial_estimate(scene):
@@ -52,4 +54,16 @@ def test_shipped_dernn_is_contractive_at_its_fixed_point(scene):
 @pytest.mark.parametrize("name", ["de-gap", "de-rnn"])
 def test_weights_without_pretrained_is_an_error(name):
     with pytest.raises(ValueError, match="only read with pretrained=True"):
-        create("model", name, pretrained=False, weights=str(DEFAULT_WEIGHTS))
+        create("model", name, pretrained=False, weights=str(SHIPPED["de-gap"]))
+
+
+def test_a_file_of_another_model_is_refused():
+    with pytest.raises(WeightsError, match="holds the weights of model 'de-rnn', but name 'de-gap' was asked for"):
+        create("model", "de-gap", pretrained=True, weights=str(SHIPPED["de-rnn"]))
+
+
+def test_architecture_options_with_pretrained_are_an_error_but_solver_overrides_apply():
+    with pytest.raises(ValueError, match="fixed by the weight file"):
+        create("model", "de-gap", pretrained=True, radius=2)
+    model = create("model", "de-gap", pretrained=True, solver={"max_iter": 7, "eval_max_iter": 9})
+    assert model.solver_config.max_iter == 7 and model.solver_config.eval_max_iter == 9

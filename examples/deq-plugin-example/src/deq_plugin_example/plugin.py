@@ -1,7 +1,8 @@
-"""The example plugin: an operator and a solver contributed through deq's hooks."""
+"""The example plugin: an operator, a solver and a demo (``deq demo example``) contributed through deq's hooks."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -46,6 +47,22 @@ def richardson(
     return tracker.finish()
 
 
+def demo(argv: list[str]) -> int:
+    """Solve (I + 0.2 D^T D) z = b, the fixed point of z = b - 0.2 D^T D z, with the example operator and solver."""
+    parser = argparse.ArgumentParser(prog="deq demo example", description=demo.__doc__)
+    parser.add_argument("--n", type=int, default=64, help="signal length (default 64)")
+    args = parser.parse_args(argv)
+    D = FiniteDifference()
+    b = torch.randn(1, args.n, dtype=torch.float64)
+    z, info = richardson(lambda z: b - 0.2 * D.adjoint(D(z)), torch.zeros_like(b), tol=1e-10, max_iter=1000)
+    residual = float((z + 0.2 * D.adjoint(D(z)) - b).norm() / b.norm())
+    print(
+        f"example-richardson: converged {int(info.converged.sum())}/{info.converged.numel()} in {int(info.nstep.max())} "
+        f"iterations; relative residual of the linear system {residual:.1e}"
+    )
+    return 0
+
+
 @hookimpl
 def deq_operators() -> Mapping[str, Any]:
     return {"example-finite-difference": FiniteDifference}
@@ -54,3 +71,8 @@ def deq_operators() -> Mapping[str, Any]:
 @hookimpl
 def deq_solvers() -> Mapping[str, Any]:
     return {"example-richardson": richardson}
+
+
+@hookimpl
+def deq_demos() -> Mapping[str, Any]:
+    return {"example": demo}

@@ -3,7 +3,8 @@ into ``docs/benchmarks.md``.
 
 Each benchmark owns one section of the file, delimited by ``<!-- bench:NAME -->`` and
 ``<!-- /bench:NAME -->``; re-running a benchmark replaces only its own section, so packages can be
-benchmarked independently.
+benchmarked independently. The file is always the one the command is told (``--out``), or by default the
+checkout's ``docs/benchmarks.md`` (:func:`results_file`), never a path relative to the current directory.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from deq.core.data import find_checkout
+from deq.core.errors import DeqError
 
 
 def median_time(fn: Callable[[], Any], *, repeats: int = 5, warmup: int = 1) -> float:
@@ -82,8 +86,40 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_section(name: str, markdown: str, path: str | os.PathLike[str] = "docs/benchmarks.md") -> Path:
-    """Replace (or append) the section ``name`` of the benchmark results file with ``markdown``."""
+def results_file(out: str | os.PathLike[str] | None = None) -> Path:
+    """The benchmark results file: ``out`` when given, else ``docs/benchmarks.md`` of the deq checkout that deq-core
+    is installed from (:func:`deq.core.data.find_checkout`).
+
+    Raises:
+        DeqError: no ``out`` and deq-core is not installed from a checkout (e.g. a wheel in site-packages).
+    """
+    if out is not None:
+        return Path(out)
+    checkout = find_checkout()
+    if checkout is None:
+        raise DeqError(
+            "deq-core is not installed from a deq checkout, so there is no docs/benchmarks.md to write to; pass --out PATH"
+        )
+    return checkout / "docs" / "benchmarks.md"
+
+
+def command_line(prog: str, argv: Sequence[str]) -> str:
+    """The command recorded above a results section: ``prog`` and ``argv`` without ``--out PATH`` (where the
+    results were written is not how they were made, and a machine's absolute path does not belong in the docs)."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--out":
+            skip = True
+        elif not arg.startswith("--out="):
+            kept.append(arg)
+    return " ".join([prog, *kept])
+
+
+def write_section(name: str, markdown: str, path: str | os.PathLike[str]) -> Path:
+    """Replace (or append) the section ``name`` of the benchmark results file ``path`` with ``markdown``."""
     path = Path(path)
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     block = f"{start}\n{markdown.strip()}\n{end}"

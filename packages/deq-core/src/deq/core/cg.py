@@ -12,20 +12,9 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from deq.core.batched import batch_dot, batch_norm2, per_sample
 
-def batch_dot(a: Tensor, b: Tensor) -> Tensor:
-    """Per-sample inner product ``<a, b> = sum conj(a) * b`` over all but the first dimension, ``[B]``."""
-    return (a.conj() * b).flatten(1).sum(1) if a.is_complex() else (a * b).flatten(1).sum(1)
-
-
-def batch_norm2(a: Tensor) -> Tensor:
-    """Per-sample Euclidean norm over all but the first dimension, real ``[B]``."""
-    return torch.linalg.vector_norm(a.flatten(1), dim=1)
-
-
-def _per_sample(v: Tensor, like: Tensor) -> Tensor:
-    """Reshape a ``[B]`` vector to broadcast against ``like`` of shape ``[B, ...]``."""
-    return v.reshape(-1, *([1] * (like.dim() - 1)))
+__all__ = ["batch_dot", "batch_norm2", "conjugate_gradient"]
 
 
 def conjugate_gradient(
@@ -63,11 +52,11 @@ def conjugate_gradient(
         mp = matvec(p)
         pmp = batch_dot(p, mp).real
         alpha = torch.where(active, rr / torch.where(pmp > 0, pmp, torch.ones_like(pmp)), torch.zeros_like(rr))
-        x = x + _per_sample(alpha, x).to(x.dtype) * p
-        r = r - _per_sample(alpha, r).to(r.dtype) * mp
+        x = x + per_sample(alpha, x).to(x.dtype) * p
+        r = r - per_sample(alpha, r).to(r.dtype) * mp
         rr_new = batch_dot(r, r).real
         beta = torch.where(active, rr_new / torch.where(rr > 0, rr, torch.ones_like(rr)), torch.zeros_like(rr))
-        p = r + _per_sample(beta, p).to(p.dtype) * p
+        p = r + per_sample(beta, p).to(p.dtype) * p
         rr = rr_new
         active = active & (rr > threshold)
     return x

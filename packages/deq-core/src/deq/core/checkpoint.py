@@ -46,6 +46,7 @@ def load_checked(path: str | os.PathLike[str], *, how_to_obtain: str = "", map_l
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # corrupted, truncated, or not a weights-only file
+        reason = (str(exc).strip().splitlines() or [""])[0][:200]  # torch's unpickling messages run to pages
         raise WeightsError(
-            f"weight file '{path}' could not be read ({type(exc).__name__}: {exc}); it may be corrupted or truncated.{hint}"
+            f"weight file '{path}' could not be read ({type(exc).__name__}: {reason}); it may be corrupted or truncated.{hint}"
         ) from exc

@@ -1,8 +1,14 @@
 """Locating benchmark data on disk. Nothing is ever downloaded.
 
-Search order for the data root: an explicit ``data_dir`` argument (``--data-dir`` on the CLI), the
-``DEQ_DATA`` environment variable, then ``./shared/data`` and ``../shared/data`` relative to the working
-directory (the layout of a deq checkout with the benchmark folder beside it).
+Search order for the data root (:func:`data_roots`):
+
+1. an explicit ``data_dir`` (``--data-dir`` on the command line); when given, it is the only place searched;
+2. the ``DEQ_DATA`` environment variable;
+3. ``shared/data`` beside the deq checkout that deq-core is installed from (``<checkout>/../shared/data``, the
+   layout the README describes; :func:`find_checkout`), wherever the command runs;
+4. fallbacks relative to the current directory, for a copy of deq installed from a checkout without
+   ``pip install -e`` (whose location no longer leads back to the checkout): ``./shared/data`` and
+   ``../shared/data``.
 """
 
 from __future__ import annotations
@@ -12,18 +18,31 @@ from pathlib import Path
 
 from deq.core.errors import DataNotFoundError
 
-__all__ = ["DataNotFoundError", "data_roots", "find_data"]
+__all__ = ["DataNotFoundError", "data_roots", "find_checkout", "find_data"]
+
+
+def find_checkout() -> Path | None:
+    """The deq checkout deq-core is installed from (the folder holding ``packages/`` and ``noxfile.py``, found by
+    walking up from ``deq/core``), or ``None`` for an installed copy that lives outside a checkout."""
+    for folder in Path(__file__).resolve().parents:
+        if (folder / "packages").is_dir() and (folder / "noxfile.py").is_file():
+            return folder
+    return None
 
 
 def data_roots(data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
-    """Candidate data roots in search order (existing or not)."""
+    """Candidate data roots in search order (existing or not, without repeats)."""
     if data_dir is not None:
         return [Path(data_dir)]
-    roots = []
-    if os.environ.get("DEQ_DATA"):
-        roots.append(Path(os.environ["DEQ_DATA"]))
+    roots = [Path(os.environ["DEQ_DATA"])] if os.environ.get("DEQ_DATA") else []
+    checkout = find_checkout()
+    if checkout is not None:
+        roots.append(checkout.parent / "shared" / "data")
     roots += [Path.cwd() / "shared" / "data", Path.cwd().parent / "shared" / "data"]
-    return roots
+    unique: dict[Path, Path] = {}
+    for root in roots:
+        unique.setdefault(root.resolve(), root)
+    return list(unique.values())
 
 
 def find_data(relpath: str, data_dir: str | os.PathLike[str] | None = None) -> Path:

@@ -10,21 +10,29 @@ training memory does not grow with the number of iterations. Backward (when grad
   parameters and inputs: ``dL/dtheta = a^T df/dtheta``.
 * ``"neumann"`` — the same with ``a`` replaced by the truncated Neumann series ``sum_{k=0}^{K} (J^T)^k g``.
 * ``"jfb"`` — Jacobian-free / phantom gradient (Fung et al. 2022; Geng et al. 2021), *approximate*: ``k``
-  damped steps ``z <- (1 - tau) z + tau f(z, *inputs)`` from ``z*`` are recorded with a graph and
-  differentiated by autograd (``k = 1, tau = 1`` is the plain Jacobian-free gradient).
+  relaxed steps ``z <- (1 - beta) z + beta f(z, *inputs)`` from ``z*`` are recorded with a graph and
+  differentiated by autograd (``k = 1, beta = 1`` is the plain Jacobian-free gradient).
+
+The backward is attached whenever gradients are enabled and ``f(z*, *inputs)`` depends on any tensor that
+requires a gradient other than ``z`` itself — parameters of a module, inputs, or tensors a plain function or
+lambda closes over — so ``f`` need not be an ``nn.Module``. When ``f`` is a module (or a method of one), the
+solve and that last application run inside :func:`~deq.core.solve_scope.solve_scope` of the module, so batch
+norm and spectral normalisation do not change the map between iterations.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from deq.core.solvers import SolverInfo, get_solver
-
-BACKWARDS = ("ift", "neumann", "jfb")
+from deq.core.solve_scope import solve_scope
+from deq.core.solver_config import SolverConfig
+from deq.core.solvers import SolverInfo, SolverNotConvergedWarning, get_solver
 
 
 class DEQ(nn.Module):
@@ -32,95 +40,102 @@ class DEQ(nn.Module):
 
     Args:
         f: the fixed-point map ``f(z, *inputs) -> z`` (an ``nn.Module`` or any callable); ``z`` is ``[B, ...]``.
-        solver: forward solver name (registered) or function.
-        backward: "ift", "neumann" or "jfb".
-        tol, max_iter, stop_mode: forward stopping rule (per sample).
-        solver_options: extra keyword options of the forward solver (e.g. ``{"m": 5}``).
-        backward_solver: solver for the adjoint fixed point (default: the forward solver).
-        backward_tol, backward_max_iter, backward_solver_options: its stopping rule and options.
-        neumann_terms: ``K`` of the Neumann series.
-        jfb_steps, jfb_damping: ``k`` and ``tau`` of the phantom gradient.
+        config: a :class:`~deq.core.solver_config.SolverConfig` (or a dictionary of its fields).
+        **settings: :class:`SolverConfig` fields overriding ``config`` (``solver="broyden"``, ``tol=1e-6``, ...);
+            an unknown setting or a solver option the solver does not take is a ``TypeError``.
 
     ``forward(z0, *inputs)`` returns ``(z, info)``: the equilibrium ``[B, ...]`` (with the gradient graph
-    attached when gradients are enabled and something requires grad) and the forward
-    :class:`~deq.core.solvers.SolverInfo`; after a backward pass, ``self.last_backward_info`` holds the
-    adjoint solve's statistics (``ift`` only).
+    attached when needed) and the forward :class:`~deq.core.solvers.SolverInfo`. With the ``"ift"`` backward,
+    ``info.backward`` holds the adjoint solve's statistics once the backward pass has run. In evaluation mode
+    the forward solve runs up to ``config.eval_max_iter`` iterations.
     """
 
-    def __init__(
-        self,
-        f: Callable[..., Tensor],
-        *,
-        solver: str | Callable[..., Any] = "anderson",
-        backward: str = "ift",
-        tol: float = 1e-5,
-        max_iter: int = 50,
-        stop_mode: str = "rel",
-        solver_options: Mapping[str, Any] | None = None,
-        backward_solver: str | Callable[..., Any] | None = None,
-        backward_tol: float = 1e-6,
-        backward_max_iter: int = 100,
-        backward_solver_options: Mapping[str, Any] | None = None,
-        neumann_terms: int = 10,
-        jfb_steps: int = 1,
-        jfb_damping: float = 1.0,
-    ) -> None:
+    def __init__(self, f: Callable[..., Tensor], config: SolverConfig | dict[str, Any] | None = None, **settings: Any) -> None:
         super().__init__()
-        if backward not in BACKWARDS:
-            raise ValueError(f"DEQ: backward must be one of {BACKWARDS}, got {backward!r}")
-        if neumann_terms < 0 or jfb_steps < 1 or not 0.0 < jfb_damping <= 1.0:
-            raise ValueError(
-                f"DEQ: need neumann_terms >= 0, jfb_steps >= 1 and jfb_damping in (0, 1]; got "
-                f"{neumann_terms}, {jfb_steps}, {jfb_damping}"
-            )
         self.f = f
-        self.solver = get_solver(solver)
-        self.backward_solver = get_solver(backward_solver if backward_solver is not None else solver)
-        self.backward = backward
-        self.tol, self.max_iter, self.stop_mode = tol, max_iter, stop_mode
-        self.solver_options = dict(solver_options or {})
-        self.backward_tol, self.backward_max_iter = backward_tol, backward_max_iter
-        self.backward_solver_options = dict(backward_solver_options or {})
-        self.neumann_terms, self.jfb_steps, self.jfb_damping = neumann_terms, jfb_steps, jfb_damping
-        self.last_backward_info: SolverInfo | None = None
+        self.config = SolverConfig.coerce(config, **settings)
+        self.solver = get_solver(self.config.solver)
+        backward_solver = self.config.backward_solver
+        self.backward_solver = get_solver(backward_solver if backward_solver is not None else self.config.solver)
 
     def solve(self, z0: Tensor, *inputs: Any) -> tuple[Tensor, SolverInfo]:
         """The forward solve only (no graph): ``z* = f(z*, *inputs)`` from ``z0``."""
+        c = self.config
         with torch.no_grad():
-            return self.solver(
+            z, info = self.solver(
                 lambda z: self.f(z, *inputs),
                 z0.detach(),
-                tol=self.tol,
-                max_iter=self.max_iter,
-                stop_mode=self.stop_mode,
-                **self.solver_options,
+                tol=c.tol,
+                max_iter=c.iterations(self.training),
+                stop_mode=c.stop_mode,
+                **c.solver_options,
             )
+        self._warn_unconverged("forward", info, c.iterations(self.training))
+        return z, info
+
+    def _scope(self) -> contextlib.AbstractContextManager:
+        owner = self.f if isinstance(self.f, nn.Module) else getattr(self.f, "__self__", None)  # a bound method's module
+        return solve_scope(owner) if isinstance(owner, nn.Module) else contextlib.nullcontext()
 
     def forward(self, z0: Tensor, *inputs: Any) -> tuple[Tensor, SolverInfo]:
+        with self._scope():
+            return self._forward(z0, *inputs)
+
+    def _forward(self, z0: Tensor, *inputs: Any) -> tuple[Tensor, SolverInfo]:
         z_star, info = self.solve(z0, *inputs)
-        if not torch.is_grad_enabled() or not self._needs_grad(inputs):
+        if not torch.is_grad_enabled():
             return z_star, info
-        if self.backward == "jfb":
+        c = self.config
+        if c.backward == "jfb":
             z = z_star
-            for _ in range(self.jfb_steps):
+            for _ in range(c.jfb_steps):
                 fz = self.f(z, *inputs)
-                z = fz if self.jfb_damping == 1.0 else (1 - self.jfb_damping) * z + self.jfb_damping * fz
+                z = fz if c.jfb_beta == 1.0 else (1 - c.jfb_beta) * z + c.jfb_beta * fz
             return z, info
         z_leaf = z_star.detach().requires_grad_()
         z_out = self.f(z_leaf, *inputs)
-        z_out.register_hook(self._make_hook(z_leaf, z_out))
+        if not _depends_on_other_leaves(z_out, z_leaf):
+            return z_star, info
+        z_out.register_hook(self._make_hook(z_leaf, z_out, info))
         return z_out, info
 
-    def _needs_grad(self, inputs: tuple[Any, ...]) -> bool:
-        owner = self.f if isinstance(self.f, nn.Module) else getattr(self.f, "__self__", None)  # bound method
-        params = owner.parameters() if isinstance(owner, nn.Module) else ()
-        return any(p.requires_grad for p in params) or any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+    def _warn_unconverged(self, which: str, info: SolverInfo, max_iter: int) -> None:
+        if not self.config.warn_unconverged or not bool(info.unconverged.any()):
+            return
+        idx = torch.nonzero(info.unconverged).flatten().tolist()
+        worst = float(info.residual[info.unconverged].max())
+        warnings.warn(
+            f"DEQ {which} solve: {len(idx)} of {info.nstep.numel()} samples stopped at max_iter {max_iter} above tol "
+            f"{info.tol:g} (indices {idx}, worst {info.stop_mode} residual {worst:.2e}) without diverging; raise the "
+            f"iteration limit, or silence this with warn_unconverged=False",
+            SolverNotConvergedWarning,
+            stacklevel=3,
+        )
 
-    def _make_hook(self, z_leaf: Tensor, z_out: Tensor) -> Callable[[Tensor], Tensor]:
+    def _make_hook(self, z_leaf: Tensor, z_out: Tensor, info: SolverInfo) -> Callable[[Tensor], Tensor]:
         inside = [False]  # the vjps below run back through z_out and would re-enter this hook
+        c = self.config
 
         def vjp(a: Tensor) -> Tensor:
             return torch.autograd.grad(z_out, z_leaf, a, retain_graph=True)[0]
+
+        def adjoint(grad: Tensor) -> Tensor:
+            if c.backward == "neumann":
+                total, term = grad, grad
+                for _ in range(c.neumann_terms):
+                    term = vjp(term)
+                    total = total + term
+                return total
+            a, info.backward = self.backward_solver(
+                lambda a: vjp(a) + grad,
+                grad,
+                tol=c.backward_tol,
+                max_iter=c.backward_max_iter,
+                stop_mode="rel",
+                **c.backward_solver_options,
+            )
+            self._warn_unconverged("IFT backward", info.backward, c.backward_max_iter)
+            return a
 
         def hook(grad: Tensor) -> Tensor:
             if inside[0]:
@@ -131,22 +146,21 @@ class DEQ(nn.Module):
             finally:
                 inside[0] = False
 
-        def adjoint(grad: Tensor) -> Tensor:
-            if self.backward == "neumann":
-                total, term = grad, grad
-                for _ in range(self.neumann_terms):
-                    term = vjp(term)
-                    total = total + term
-                return total
-            a, info = self.backward_solver(
-                lambda a: vjp(a) + grad,
-                grad,
-                tol=self.backward_tol,
-                max_iter=self.backward_max_iter,
-                stop_mode="rel",
-                **self.backward_solver_options,
-            )
-            self.last_backward_info = info
-            return a
-
         return hook
+
+
+def _depends_on_other_leaves(out: Tensor, leaf: Tensor) -> bool:
+    """Whether the autograd graph of ``out`` reaches a leaf requiring a gradient other than ``leaf``."""
+    stack, seen = [out.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        variable = getattr(node, "variable", None)  # AccumulateGrad nodes hold their leaf
+        if variable is not None:
+            if variable is not leaf:
+                return True
+            continue
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return False

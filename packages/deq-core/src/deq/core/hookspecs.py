@@ -28,8 +28,20 @@ PROJECT = "deq"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-#: the component kinds, each with its hook name ``deq_<kind>s``
-KINDS = ("operator", "prior", "solver", "model", "demo", "bench", "experiment")
+#: the component kinds and the hook that provides each
+HOOKS = {
+    "operator": "deq_operators",
+    "prior": "deq_priors",
+    "solver": "deq_solvers",
+    "model": "deq_models",
+    "demo": "deq_demos",
+    "bench": "deq_benchs",
+    "train": "deq_train_recipes",
+    "reconstruct": "deq_reconstruct_problems",
+}
+KINDS = tuple(HOOKS)
+#: the kinds whose components are commands ``fn(argv) -> int``, run as ``deq KIND NAME ARGS...``
+COMMAND_KINDS = ("demo", "bench", "train", "reconstruct")
 
 
 @hookspec
@@ -49,7 +61,8 @@ def deq_solvers() -> Mapping[str, Any]:
 
 @hookspec
 def deq_models() -> Mapping[str, Any]:
-    """Reconstruction models: ``name -> nn.Module subclass or factory`` exposing ``reconstruct(y, operator)``."""
+    """Reconstruction models: ``name -> nn.Module subclass or factory`` exposing ``reconstruct(y, operator)`` and
+    taking the common keywords ``pretrained: bool`` and ``weights: str | None`` besides its own options."""
 
 
 @hookspec
@@ -59,20 +72,26 @@ def deq_demos() -> Mapping[str, Any]:
 
 @hookspec
 def deq_benchs() -> Mapping[str, Any]:
-    """Benchmarks run by ``deq bench NAME``: ``name -> fn(argv: list[str]) -> int``."""
+    """Experiments on deq's own models (paper reproductions) run by ``deq bench NAME``:
+    ``name -> fn(argv: list[str]) -> int``. Comparisons with peer libraries live in the repository's
+    ``benchmarks/`` folder, not here."""
 
 
 @hookspec
-def deq_experiments() -> Mapping[str, Any]:
-    """Paper experiments (reproduction scripts): ``name -> fn(argv: list[str]) -> int``."""
+def deq_train_recipes() -> Mapping[str, Any]:
+    """Training recipes run by ``deq train NAME``: ``name -> fn(argv: list[str]) -> int``."""
+
+
+@hookspec
+def deq_reconstruct_problems() -> Mapping[str, Any]:
+    """Reconstruction of users' own measurements, run by ``deq reconstruct NAME``:
+    ``name -> fn(argv: list[str]) -> int``."""
 
 
 @hookspec
 def deq_cli_commands(subparsers: Any) -> None:
-    """Add sub-commands to the ``deq`` CLI (``argparse`` sub-parsers; set ``func`` as a default)."""
+    """Add arbitrary sub-commands to the ``deq`` CLI (``argparse`` sub-parsers; set ``func`` as a default).
 
-
-@hookspec
-def deq_reconstruct_commands(subparsers: Any) -> None:
-    """Add a problem to ``deq reconstruct PROBLEM`` for users' own data (``argparse`` sub-parsers of
-    ``reconstruct``; set ``func`` as a default)."""
+    Each plugin's commands are added in isolation: a plugin whose command name is taken, or whose hook
+    raises, is reported (``deq list``) and its commands are skipped. The hook may be called more than once
+    (a dry run on a scratch parser first), so it must only add parsers."""

@@ -16,11 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from deq.core.cg import batch_norm2
-
-
-def _per_sample(v: Tensor, like: Tensor) -> Tensor:
-    return v.reshape(-1, *([1] * (like.dim() - 1)))
+from deq.core.batched import batch_norm2, per_sample
 
 
 def jacobian_frobenius(
@@ -55,13 +51,13 @@ def jacobian_spectral_norm(f: Callable[..., Tensor], z: Tensor, *inputs: Any, n_
         u = torch.zeros_like(fz, requires_grad=True)
         jt_u = torch.autograd.grad(fz, z, u, create_graph=True)[0]
         v = torch.randn_like(z)
-        v = v / _per_sample(batch_norm2(v), v)
+        v = v / per_sample(batch_norm2(v), v)
         sigma = torch.zeros(z.shape[0], dtype=batch_norm2(v).dtype, device=z.device)
         for _ in range(n_iter):
             jv = torch.autograd.grad(jt_u, u, v, retain_graph=True)[0]
             jtjv = torch.autograd.grad(fz, z, jv, retain_graph=True)[0]
             new_sigma = batch_norm2(jtjv).sqrt()
-            v = jtjv / _per_sample(batch_norm2(jtjv).clamp_min(1e-30), jtjv)
+            v = jtjv / per_sample(batch_norm2(jtjv).clamp_min(1e-30), jtjv)
             done = bool(((new_sigma - sigma).abs() <= tol * new_sigma).all())
             sigma = new_sigma
             if done:

@@ -1,5 +1,5 @@
-"""deq-core's own plugin: registers the built-in solvers, the core demo and the core benchmark through
-the same hooks any third-party plugin uses."""
+"""deq-core's own plugin: registers the built-in solvers and the core demo through the same hooks any
+third-party plugin uses (the comparison with TorchDEQ is ``benchmarks/core.py`` in the repository)."""
 
 from __future__ import annotations
 
@@ -11,20 +11,13 @@ from deq.core.hookspecs import hookimpl
 
 @hookimpl
 def deq_solvers() -> Mapping[str, Any]:
-    from deq.core.solvers import anderson, broyden, fixed_point
+    from deq.core.solvers import BUILTIN
 
-    return {"anderson": anderson, "broyden": broyden, "fixed_point": fixed_point}
+    return dict(BUILTIN)
 
 
 @hookimpl
 def deq_demos() -> Mapping[str, Any]:
     from deq.core.demo import run
-
-    return {"core": run}
-
-
-@hookimpl
-def deq_benchs() -> Mapping[str, Any]:
-    from deq.core.benchmark import run
 
     return {"core": run}

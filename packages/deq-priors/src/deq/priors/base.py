@@ -1,9 +1,13 @@
-"""Input checks and noise-level handling shared by every prior."""
+"""What every prior shares: input checks, noise-level handling, and the prologue of the convolutional
+denoisers (:class:`ConvPrior`: size checks, spectral normalisation, the declared :class:`deq.core.prior.Prior`
+attributes, the residual output)."""
 
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+
+from deq.priors.spectral import apply_spectral_norm
 
 
 def check_image(x: Tensor, name: str, *, ndim: int | tuple[int, ...] = 4, channels: int | None = None) -> None:
@@ -38,3 +42,51 @@ def sigma_tensor(sigma: float | Tensor | None, x: Tensor, name: str) -> Tensor:
     if bool((s < 0).any()):
         raise ValueError(f"{name}: sigma must be >= 0, got {s.tolist()}")
     return s.reshape(-1, *([1] * (x.dim() - 1)))
+
+
+def check_sizes(name: str, **minimums: tuple[int, int]) -> None:
+    """Raise ``ValueError`` unless every ``size = (value, minimum)`` has ``value >= minimum``."""
+    bad = {k: v for k, (v, lo) in minimums.items() if not isinstance(v, int) or v < lo}
+    if bad:
+        need = ", ".join(f"{k} >= {lo}" for k, (_, lo) in minimums.items())
+        raise ValueError(f"{name}: need {need}; got {bad}")
+
+
+class ConvPrior(nn.Module):
+    """Base of the convolutional denoisers (DnCNN, FFDNet, U-Nets, CNNs): a :class:`deq.core.prior.Prior`.
+
+    A subclass builds its layers, then calls :meth:`finish` (spectral normalisation and the Lipschitz
+    declaration), and implements :meth:`denoise` ``(x, s) -> out`` with ``s`` the ``[B, 1, ...]`` noise level
+    (``None`` unless ``takes_sigma``); :meth:`forward` checks the input (layout, channels) and returns
+    ``x - out`` when ``residual`` (noise prediction), else ``out``.
+    """
+
+    takes_sigma = False
+    video = False
+
+    def __init__(self, in_channels: int, residual: bool) -> None:
+        super().__init__()
+        self.in_channels, self.residual = in_channels, residual
+        self.lipschitz: str | None = None
+
+    def finish(self, spectral_norm: str | None) -> None:
+        """Apply ``spectral_norm`` (``None``, ``"real"`` or ``"plain"`` = Miyato) to every convolution and set
+        ``lipschitz``; real spectral normalisation with batch norm is an error (BN breaks the bound)."""
+        if spectral_norm == "real" and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules()):
+            raise ValueError(f"{type(self).__name__}: batch_norm=True breaks the Lipschitz bound of spectral_norm='real'")
+        apply_spectral_norm(self, spectral_norm)
+        self.lipschitz = {None: None, "real": "real", "plain": "miyato"}[spectral_norm]
+
+    @property
+    def lipschitz_controlled(self) -> bool:
+        """Whether the Lipschitz constant is bounded by construction (real spectral normalisation)."""
+        return self.lipschitz == "real"
+
+    def denoise(self, x: Tensor, s: Tensor | None) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must implement denoise")
+
+    def forward(self, x: Tensor, sigma: float | Tensor | None = None) -> Tensor:
+        name = type(self).__name__
+        check_image(x, name, ndim=5 if self.video else 4, channels=self.in_channels)
+        out = self.denoise(x, sigma_tensor(sigma, x, name) if self.takes_sigma else None)
+        return x - out if self.residual else out

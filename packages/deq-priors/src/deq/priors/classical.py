@@ -24,7 +24,11 @@ class SoftThreshold(nn.Module):
     """Soft-thresholding prior ``D(x, sigma=None) = soft_threshold(x, t)`` with ``t = threshold`` or
     ``sigma`` (float or ``[B]``) when given; any tensor shape ``[B, ...]``. Firmly non-expansive."""
 
+    in_channels = None
+    takes_sigma = True  # optional: sigma replaces the fixed threshold / weight when given
+    lipschitz = "prox"
     lipschitz_controlled = True
+    video = False
 
     def __init__(self, threshold: float = 0.1) -> None:
         super().__init__()
@@ -53,7 +57,11 @@ class WaveletSoftThreshold(nn.Module):
     exact prox, firmly non-expansive.
     """
 
+    in_channels = None
+    takes_sigma = True  # optional: sigma replaces the fixed threshold / weight when given
+    lipschitz = "prox"
     lipschitz_controlled = True
+    video = False
 
     def __init__(self, threshold: float = 0.1, wavelet: str = "db4", level: int = 3) -> None:
         super().__init__()

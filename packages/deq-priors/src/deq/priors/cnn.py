@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from deq.priors.base import check_image
-from deq.priors.spectral import apply_spectral_norm
+from deq.priors.base import ConvPrior, check_sizes
 
 
-class CNN(nn.Module):
+class CNN(ConvPrior):
     """Simple CNN denoiser ``D(x, sigma=None)`` on ``[B, C, H, W]`` (``sigma`` ignored).
 
     Args:
@@ -34,12 +33,8 @@ class CNN(nn.Module):
         bias: bool = True,
         spectral_norm: str | None = None,
     ) -> None:
-        super().__init__()
-        if depth < 2 or width < 1 or in_channels < 1:
-            raise ValueError(
-                f"{type(self).__name__}: need depth >= 2, width >= 1, in_channels >= 1; got {depth}, {width}, {in_channels}"
-            )
-        self.in_channels, self.residual = in_channels, residual
+        check_sizes(type(self).__name__, in_channels=(in_channels, 1), depth=(depth, 2), width=(width, 1))
+        super().__init__(in_channels, residual)
         chans = [in_channels] + [width] * (depth - 1) + [in_channels]
         layers: list[nn.Module] = []
         for i in range(depth):
@@ -47,12 +42,10 @@ class CNN(nn.Module):
             if i < depth - 1:
                 layers.append(nn.ReLU(inplace=True))
         self.body = nn.Sequential(*layers)
-        self.lipschitz_controlled = apply_spectral_norm(self, spectral_norm)
+        self.finish(spectral_norm)
 
-    def forward(self, x: Tensor, sigma: object = None) -> Tensor:
-        check_image(x, type(self).__name__, channels=self.in_channels)
-        out = self.body(x)
-        return x - out if self.residual else out
+    def denoise(self, x: Tensor, s: Tensor | None) -> Tensor:
+        return self.body(x)
 
 
 class RSNCNN(CNN):

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from deq.priors.base import check_image
-from deq.priors.spectral import apply_spectral_norm
+from deq.priors.base import ConvPrior, check_sizes
 
 
-class DnCNN(nn.Module):
+class DnCNN(ConvPrior):
     """DnCNN denoiser ``D(x, sigma=None)`` on ``[B, C, H, W]`` (``sigma`` is ignored: not conditioned).
 
     Args:
@@ -38,12 +37,8 @@ class DnCNN(nn.Module):
         residual: bool = True,
         spectral_norm: str | None = None,
     ) -> None:
-        super().__init__()
-        if depth < 2 or width < 1 or in_channels < 1:
-            raise ValueError(f"DnCNN: need depth >= 2, width >= 1, in_channels >= 1; got {depth}, {width}, {in_channels}")
-        if batch_norm and spectral_norm == "real":
-            raise ValueError("DnCNN: batch_norm=True breaks the Lipschitz bound of spectral_norm='real'; set batch_norm=False")
-        self.in_channels, self.residual = in_channels, residual
+        check_sizes("DnCNN", in_channels=(in_channels, 1), depth=(depth, 2), width=(width, 1))
+        super().__init__(in_channels, residual)
         layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 3, padding=1, bias=bias), nn.ReLU(inplace=True)]
         for _ in range(depth - 2):
             layers.append(nn.Conv2d(width, width, 3, padding=1, bias=bias))
@@ -52,9 +47,7 @@ class DnCNN(nn.Module):
             layers.append(nn.ReLU(inplace=True))
         layers.append(nn.Conv2d(width, in_channels, 3, padding=1, bias=bias))
         self.body = nn.Sequential(*layers)
-        self.lipschitz_controlled = apply_spectral_norm(self, spectral_norm)
+        self.finish(spectral_norm)
 
-    def forward(self, x: Tensor, sigma: object = None) -> Tensor:
-        check_image(x, "DnCNN", channels=self.in_channels)
-        out = self.body(x)
-        return x - out if self.residual else out
+    def denoise(self, x: Tensor, s: Tensor | None) -> Tensor:
+        return self.body(x)

@@ -14,11 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from deq.priors.base import check_image, sigma_tensor
-from deq.priors.spectral import apply_spectral_norm
+from deq.priors.base import ConvPrior, check_sizes
 
 
-class FFDNet(nn.Module):
+class FFDNet(ConvPrior):
     """Noise-level-conditioned denoiser ``D(x, sigma)`` on ``[B, C, H, W]``; ``sigma`` float or ``[B]``.
 
     Args:
@@ -30,6 +29,8 @@ class FFDNet(nn.Module):
         spectral_norm: ``None``, ``"real"`` or ``"plain"`` (see :mod:`deq.priors.spectral`).
     """
 
+    takes_sigma = True
+
     def __init__(
         self,
         in_channels: int = 1,
@@ -39,10 +40,8 @@ class FFDNet(nn.Module):
         residual: bool = True,
         spectral_norm: str | None = None,
     ) -> None:
-        super().__init__()
-        if depth < 2 or width < 1 or in_channels < 1:
-            raise ValueError(f"FFDNet: need depth >= 2, width >= 1, in_channels >= 1; got {depth}, {width}, {in_channels}")
-        self.in_channels, self.residual = in_channels, residual
+        check_sizes("FFDNet", in_channels=(in_channels, 1), depth=(depth, 2), width=(width, 1))
+        super().__init__(in_channels, residual)
         c4 = 4 * in_channels
         layers: list[nn.Module] = [nn.Conv2d(c4 + 1, width, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(depth - 2):
@@ -52,14 +51,11 @@ class FFDNet(nn.Module):
             layers.append(nn.ReLU(inplace=True))
         layers.append(nn.Conv2d(width, c4, 3, padding=1))
         self.body = nn.Sequential(*layers)
-        self.lipschitz_controlled = apply_spectral_norm(self, spectral_norm) and not batch_norm
+        self.finish(spectral_norm)
 
-    def forward(self, x: Tensor, sigma: float | Tensor | None = None) -> Tensor:
-        check_image(x, "FFDNet", channels=self.in_channels)
-        s = sigma_tensor(sigma, x, "FFDNet")
+    def denoise(self, x: Tensor, s: Tensor | None) -> Tensor:
         h, w = x.shape[-2:]
         xp = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate") if (h % 2 or w % 2) else x
         sub = F.pixel_unshuffle(xp, 2)
         noise_map = s.expand(-1, 1, *sub.shape[-2:])
-        out = F.pixel_shuffle(self.body(torch.cat([sub, noise_map], 1)), 2)[..., :h, :w]
-        return x - out if self.residual else out
+        return F.pixel_shuffle(self.body(torch.cat([sub, noise_map], 1)), 2)[..., :h, :w]

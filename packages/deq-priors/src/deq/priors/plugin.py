@@ -1,4 +1,5 @@
-"""deq-priors' plugin: registers its priors, the ``deq train`` command and the ``priors`` benchmark."""
+"""deq-priors' plugin: registers its priors and the denoiser training recipe ``deq train priors`` (the
+benchmarks of the priors are ``benchmarks/priors.py`` in the repository)."""
 
 from __future__ import annotations
 
@@ -35,16 +36,7 @@ def deq_priors() -> Mapping[str, Any]:
 
 
 @hookimpl
-def deq_benchs() -> Mapping[str, Any]:
-    from deq.priors.bench import main
+def deq_train_recipes() -> Mapping[str, Any]:
+    from deq.priors.train import main
 
     return {"priors": main}
-
-
-@hookimpl
-def deq_cli_commands(subparsers: Any) -> None:
-    from deq.priors.train import build_parser, run
-
-    parser = subparsers.add_parser("train", help="train a deq prior as an AWGN denoiser (deq-priors)")
-    build_parser(parser)
-    parser.set_defaults(func=run)

@@ -25,8 +25,13 @@ import torch
 from torch import Tensor, nn
 
 from deq.core.deq import DEQ
+from deq.core.solve_scope import solve_scope
+from deq.core.solver_config import SolverConfig
 from deq.priors.base import check_image
-from deq.priors.spectral import apply_spectral_norm, spectral_cache
+from deq.priors.spectral import apply_spectral_norm
+
+#: the inner solve's default settings
+SHALLOW_SOLVER = SolverConfig(solver="anderson", tol=1e-4, max_iter=30, backward="ift")
 
 
 def _conv_gn(cin: int, cout: int, groups: int, gn: bool = True) -> list[nn.Module]:
@@ -44,24 +49,23 @@ class ShallowEquilibrium(nn.Module):
         in_channels: image channels ``C``.
         groups: GroupNorm groups (must divide 32).
         spectral_norm: ``"real"`` (default), ``"plain"`` or ``None``.
-        solver, tol, max_iter, backward, solver_options, **deq_options: passed to :class:`DEQ`.
+        solver: :class:`~deq.core.solver_config.SolverConfig` of the inner solve, or a dictionary of fields
+            overriding :data:`SHALLOW_SOLVER` (Anderson, tol 1e-4, 30 iterations, implicit backward).
 
     After a forward pass ``self.last_info`` holds the solver's :class:`~deq.core.solvers.SolverInfo`.
     """
 
+    takes_sigma = False
+    lipschitz = None  # GroupNorm is not Lipschitz-bounded
     lipschitz_controlled = False
+    video = False
 
     def __init__(
         self,
         in_channels: int = 1,
         groups: int = 8,
         spectral_norm: str | None = "real",
-        solver: str = "anderson",
-        tol: float = 1e-4,
-        max_iter: int = 30,
-        backward: str = "ift",
-        solver_options: dict[str, Any] | None = None,
-        **deq_options: Any,
+        solver: SolverConfig | dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if 32 % groups:
@@ -73,9 +77,7 @@ class ShallowEquilibrium(nn.Module):
             *_conv_gn(64, 64, groups), *_conv_gn(64, 64, groups, gn=False), nn.Conv2d(64, in_channels, 3, padding=1)
         )
         apply_spectral_norm(self, spectral_norm)
-        self.deq = DEQ(
-            self._map, solver=solver, tol=tol, max_iter=max_iter, backward=backward, solver_options=solver_options, **deq_options
-        )
+        self.deq = DEQ(self._map, solver if isinstance(solver, SolverConfig) else SHALLOW_SOLVER.replace(**(solver or {})))
         self.last_info = None
 
     def _map(self, r: Tensor, u: Tensor) -> Tensor:
@@ -84,7 +86,7 @@ class ShallowEquilibrium(nn.Module):
 
     def forward(self, x: Tensor, sigma: object = None) -> Tensor:
         check_image(x, "ShallowEquilibrium", channels=self.in_channels)
-        with spectral_cache(self):
+        with solve_scope(self):
             u = self.injection(x)
             r, self.last_info = self.deq(torch.zeros_like(x), u)
         return x + r

@@ -17,7 +17,7 @@ constants along a network (a bound for feed-forward chains).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
@@ -89,7 +89,7 @@ class _RealSpectralNormConv(nn.Module):
         self.n_power_iterations, self.init_iterations = n_power_iterations, init_iterations
         self.register_buffer("sigma", torch.zeros(()))
         self._u: Tensor | None = None
-        self._cache_active, self._cached = False, None
+        self._scope_depth, self._cached = 0, None
 
     def _update_sigma(self, x: Tensor) -> Tensor:
         weight = self.conv.weight
@@ -116,12 +116,28 @@ class _RealSpectralNormConv(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         fwd, _, kw = _conv_ops(self.conv)
-        if not self._cache_active:
+        if not self._scope_depth:
             return fwd(x, self._normalize(x), self.conv.bias, **kw)
         if self._cached is None:
             with torch.enable_grad():  # the first call of a solve may run under no_grad; the cache keeps W's graph
                 self._cached = self._normalize(x)
         return fwd(x, self._cached, self.conv.bias, **kw)
+
+    @contextmanager
+    def solve_scope(self) -> Iterator[None]:
+        """deq-core's solve-scope protocol (:func:`deq.core.solve_scope.solve_scope`): within the block the
+        normalized weight is computed once (on the first call, power step included, with its graph to ``W``
+        even when that call runs under ``torch.no_grad``, as the first iteration of a solve does) and reused,
+        so a fixed-point map stays one map across solver iterations while gradients still reach ``W`` (the
+        analogue of ``torch.nn.utils.parametrize.cached``). Scopes nest; the cache lives until the outermost
+        one ends."""
+        self._scope_depth += 1
+        try:
+            yield
+        finally:
+            self._scope_depth -= 1
+            if not self._scope_depth:
+                self._cached = None
 
     def normalized_weight(self) -> Tensor:
         """The weight the layer applies, ``W * coeff / sigma``."""
@@ -225,20 +241,3 @@ def network_lipschitz_bound(model: nn.Module, input_shape: Sequence[int], *args:
             h.remove()
         model.train(was_training)
     return math.prod(factors)
-
-
-@contextmanager
-def spectral_cache(module: nn.Module):
-    """Within this context every :class:`RealSpectralNormConv2d`/``3d`` in ``module`` computes its
-    normalized weight once (on its first call, power step included, with its graph to ``W`` even when that
-    call runs under ``torch.no_grad``, as the first iteration of a solve does) and reuses that tensor for
-    later calls — so a fixed-point map stays the same map across solver iterations while gradients still
-    reach ``W`` (the analogue of ``torch.nn.utils.parametrize.cached``)."""
-    layers = [m for m in module.modules() if isinstance(m, _RealSpectralNormConv)]
-    for m in layers:
-        m._cache_active, m._cached = True, None
-    try:
-        yield
-    finally:
-        for m in layers:
-            m._cache_active, m._cached = False, None

@@ -120,10 +120,15 @@ class TVDenoiser(nn.Module):
     """TV denoiser ``D(x, sigma=None) = prox_{w TV}(x)`` (1), 2-D ``[B, C, H, W]`` or 3-D ``[B, C, T, H, W]``.
 
     ``w`` is ``weight``, or ``sigma`` when given (a float or a ``[B]`` tensor). A proximal operator is
-    firmly non-expansive (Lipschitz 1), hence ``lipschitz_controlled = True``.
+    firmly non-expansive (Lipschitz 1), hence ``lipschitz = "prox"``. Videos work too (3-D TV), so ``video`` only
+    says it is not video-only.
     """
 
+    in_channels = None
+    takes_sigma = True  # optional: sigma replaces the fixed threshold / weight when given
+    lipschitz = "prox"
     lipschitz_controlled = True
+    video = False
 
     def __init__(self, weight: float = 0.1, n_iter: int = 100, tol: float = 1e-4) -> None:
         super().__init__()

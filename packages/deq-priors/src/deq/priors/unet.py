@@ -12,13 +12,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from deq.priors.base import check_image
-from deq.priors.spectral import apply_spectral_norm
+from deq.priors.base import ConvPrior, check_sizes
 
 
-class _UNet(nn.Module):
-    _ndim = 2
-
+class _UNet(ConvPrior):
     def __init__(
         self,
         in_channels: int = 1,
@@ -28,16 +25,11 @@ class _UNet(nn.Module):
         residual: bool = True,
         spectral_norm: str | None = None,
     ) -> None:
-        super().__init__()
-        if levels < 1 or base < 1 or in_channels < 1:
-            raise ValueError(
-                f"{type(self).__name__}: need levels >= 1, base >= 1, in_channels >= 1; got {levels}, {base}, {in_channels}"
-            )
-        if batch_norm and spectral_norm == "real":
-            raise ValueError(f"{type(self).__name__}: batch_norm=True breaks the Lipschitz bound of spectral_norm='real'")
-        conv = nn.Conv2d if self._ndim == 2 else nn.Conv3d
-        norm = nn.BatchNorm2d if self._ndim == 2 else nn.BatchNorm3d
-        pool = (2, 2) if self._ndim == 2 else (1, 2, 2)
+        check_sizes(type(self).__name__, in_channels=(in_channels, 1), base=(base, 1), levels=(levels, 1))
+        super().__init__(in_channels, residual)
+        conv = nn.Conv3d if self.video else nn.Conv2d
+        norm = nn.BatchNorm3d if self.video else nn.BatchNorm2d
+        pool = (1, 2, 2) if self.video else (2, 2)
 
         def block(cin: int, cout: int) -> nn.Sequential:
             mods: list[nn.Module] = []
@@ -49,22 +41,21 @@ class _UNet(nn.Module):
             return nn.Sequential(*mods)
 
         widths = [base * 2**i for i in range(levels)]
-        self.in_channels, self.levels, self.residual = in_channels, levels, residual
+        self.levels = levels
         self.encoders = nn.ModuleList(
             [block(in_channels, widths[0])] + [block(widths[i - 1], widths[i]) for i in range(1, levels)]
         )
-        self.pool = (nn.AvgPool2d if self._ndim == 2 else nn.AvgPool3d)(pool)
+        self.pool = (nn.AvgPool3d if self.video else nn.AvgPool2d)(pool)
         self.ups = nn.ModuleList(
             nn.Sequential(nn.Upsample(scale_factor=pool, mode="nearest"), conv(widths[i], widths[i - 1], 3, padding=1))
             for i in range(levels - 1, 0, -1)
         )
         self.decoders = nn.ModuleList(block(2 * widths[i - 1], widths[i - 1]) for i in range(levels - 1, 0, -1))
         self.head = conv(widths[0], in_channels, 1)
-        self.lipschitz_controlled = apply_spectral_norm(self, spectral_norm)
+        self.finish(spectral_norm)
 
-    def forward(self, x: Tensor, sigma: object = None) -> Tensor:
+    def denoise(self, x: Tensor, s: Tensor | None) -> Tensor:
         name = type(self).__name__
-        check_image(x, name, ndim=self._ndim + 2, channels=self.in_channels)
         factor = 2 ** (self.levels - 1)
         if x.shape[-1] % factor or x.shape[-2] % factor:
             raise ValueError(f"{name}: H and W must be divisible by {factor} (levels={self.levels}), got shape {list(x.shape)}")
@@ -74,8 +65,7 @@ class _UNet(nn.Module):
             skips.append(h)
         for up, dec, skip in zip(self.ups, self.decoders, reversed(skips[:-1])):
             h = dec(torch.cat([up(h), skip], 1))
-        out = self.head(h)
-        return x - out if self.residual else out
+        return self.head(h)
 
 
 class UNet(_UNet):
@@ -85,13 +75,11 @@ class UNet(_UNet):
     ``batch_norm``, ``residual``, ``spectral_norm`` (``None``/``"real"``/``"plain"``).
     """
 
-    _ndim = 2
-
 
 class UNet3D(_UNet):
     """3-D U-Net denoiser ``D(x, sigma=None)`` on video ``[B, C, T, H, W]`` (pooling over H, W only)."""
 
-    _ndim = 3
+    video = True
 
 
 class RSNUNet(UNet):

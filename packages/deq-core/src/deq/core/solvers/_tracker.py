@@ -9,13 +9,18 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from deq.core.cg import batch_norm2
+from deq.core.batched import batch_norm2, per_sample
 
 STOP_MODES = ("abs", "rel")
 
 
 class SolverDivergenceWarning(RuntimeWarning):
     """Some samples diverged (non-finite or growing residual); their best iterate was returned."""
+
+
+class SolverNotConvergedWarning(RuntimeWarning):
+    """Some samples stopped at ``max_iter`` above the tolerance without diverging (raised by ``DEQ``, once per
+    solve; silence it with ``warn_unconverged=False`` or ``warnings.filterwarnings``)."""
 
 
 @dataclass
@@ -33,6 +38,8 @@ class SolverInfo:
         trace: ``[B, K]`` — residual (in ``stop_mode``) of the iterate at each step.
         stop_mode: "abs" or "rel".
         tol: the tolerance used.
+        backward: for a ``DEQ`` forward solve with the ``"ift"`` backward, the statistics of the adjoint solve,
+            filled in when the backward pass runs (``None`` before, and for other solves).
     """
 
     nstep: Tensor
@@ -44,6 +51,12 @@ class SolverInfo:
     trace: Tensor
     stop_mode: str
     tol: float
+    backward: SolverInfo | None = None
+
+    @property
+    def unconverged(self) -> Tensor:
+        """``[B]`` bool: samples that neither converged nor diverged (stopped at ``max_iter``)."""
+        return ~(self.converged | self.diverged)
 
     @property
     def all_converged(self) -> bool:
@@ -58,11 +71,6 @@ class SolverInfo:
             f"{float(self.residual.max()):.2e} (tol {self.tol:.0e}), converged {int(self.converged.sum())}/{b}, "
             f"diverged {int(self.diverged.sum())}/{b}"
         )
-
-
-def per_sample(v: Tensor, like: Tensor) -> Tensor:
-    """Reshape ``[B]`` to broadcast against ``[B, ...]``."""
-    return v.reshape(-1, *([1] * (like.dim() - 1)))
 
 
 class Tracker:
@@ -98,7 +106,15 @@ class Tracker:
         self.trace: list[Tensor] = []
 
     def observe(self, z: Tensor, fz: Tensor) -> Tensor:
-        """Record iterate ``z`` with image ``fz``; returns the ``[B]`` mask of samples still iterating."""
+        """Record iterate ``z`` with image ``fz``; returns the ``[B]`` mask of samples still iterating.
+
+        Raises ``ValueError`` when the map returned a tensor of another shape than its input (a starting point
+        ``z0`` whose shape differs from ``f(z0)``)."""
+        if fz.shape != z.shape:
+            raise ValueError(
+                f"{self.name}: the map returned shape {list(fz.shape)} for an iterate of shape {list(z.shape)}; "
+                f"a fixed-point map must return its input's shape, so z0 must have the shape of f(z0)"
+            )
         abs_res = batch_norm2(fz - z)
         rel_res = abs_res / (batch_norm2(fz) + 1e-12)
         res = rel_res if self.stop_mode == "rel" else abs_res
@@ -150,3 +166,9 @@ def check_max_iter(name: str, max_iter: int) -> None:
     """Raise unless ``max_iter`` is a positive integer."""
     if not isinstance(max_iter, int) or max_iter < 1:
         raise ValueError(f"{name}: max_iter must be a positive integer, got {max_iter!r}")
+
+
+def check_beta(name: str, beta: float) -> None:
+    """Raise unless the relaxation ``beta`` (weight of the map's value) lies in ``(0, 1]``."""
+    if not 0.0 < beta <= 1.0:
+        raise ValueError(f"{name}: beta (the weight of f(z) in the update) must be in (0, 1], got {beta}")

@@ -21,7 +21,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from deq.core.solvers._tracker import SolverInfo, Tracker, check_max_iter
+from deq.core.solvers._tracker import SolverInfo, Tracker, check_beta, check_max_iter
 
 
 def anderson(
@@ -43,7 +43,8 @@ def anderson(
         z0: starting point ``[B, ...]`` (real or complex).
         tol, max_iter, stop_mode, divergence_ratio: as in :func:`deq.core.solvers.fixed_point`.
         m: history size (memory is ``2 m`` iterates).
-        beta: mixing parameter in ``(0, 1]``.
+        beta: mixing parameter in ``(0, 1]``, the weight of ``F alpha`` (eq. 17; the same convention as
+            :func:`~deq.core.solvers.fixed_point`'s relaxation).
         lam: Tikhonov regularization of the Gram matrix, relative to its mean diagonal (raised to at least
             10 machine epsilons of the dtype).
 
@@ -53,8 +54,7 @@ def anderson(
     check_max_iter("anderson", max_iter)
     if m < 1:
         raise ValueError(f"anderson: history size m must be >= 1, got {m}")
-    if not 0.0 < beta <= 1.0:
-        raise ValueError(f"anderson: beta must be in (0, 1], got {beta}")
+    check_beta("anderson", beta)
     tracker = Tracker("anderson", z0, tol, stop_mode, divergence_ratio)
     b, d = z0.shape[0], z0[0].numel()
     real = z0.real.dtype if z0.is_complex() else z0.dtype

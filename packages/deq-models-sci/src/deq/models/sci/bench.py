@@ -1,8 +1,9 @@
-"""``deq bench sci``: the targets of issue 5, written to the ``sci`` section of docs/benchmarks.md.
+"""``deq bench sci``: the targets of issue 5, written to the ``sci`` section of docs/benchmarks.md (or ``--out``)
+with the stability plot beside it.
 
 1. Per-scene PSNR/SSIM on the 256x256, B = 8 benchmarks (Drop, Runner, park) for GAP-TV, PnP-GAP and
    DE-GAP (shipped weights, trained on random masks and evaluated on the benchmark mask), beside the
-   paper's Table 1; plus DE-GAP on Drop re-measured with a different mask (mask mismatch).
+   paper's Table 1 (methods by registry name); plus DE-GAP on Drop re-measured with a different mask (mask mismatch).
 2. Stability (Fig. 1-2): PSNR after K = 10 .. 500 iterations of DE-GAP (Anderson), of plain PnP-GAP /
    GAP-TV with a fixed denoiser, and of the map trained for one step only (unrolled-style, not as an
    equilibrium), on a 64x64 crop of Drop's first snapshot; a PNG plot.
@@ -22,10 +23,13 @@ from typing import Any
 
 import torch
 
-from deq.core.bench import markdown_table, peak_memory, write_section
+from deq.core.bench import command_line, markdown_table, peak_memory, results_file, write_section
 from deq.core.data import find_data
 from deq.core.metrics import psnr, ssim
+from deq.models.sci.cli import build_methods, build_model
 
+#: the methods measured (registry names) and the Zhao et al. Table 1 row each is compared with
+METHODS = {"gap-tv": "GAP-TV", "pnp-gap": "PnP-FFDnet", "de-gap": "DE-GAP-CNN", "de-rnn": None}
 #: Zhao et al. Table 1 (PSNR dB / SSIM) for the two classical scenes we have
 PAPER = {
     "drop40": {
@@ -45,20 +49,6 @@ SCENES = ("drop40", "runner40", "1park8")
 KS = (10, 20, 50, 100, 200, 500)
 
 
-def _methods(weights: str | None, rnn_weights: str | None) -> tuple[dict[str, Any], list[str]]:
-    """The demo's methods (GAP-TV, PnP-GAP, DE-GAP) and DE-RNN with its shipped (or given) weights."""
-    from deq.core.checkpoint import WeightsError
-    from deq.models.sci.demo import build_methods
-    from deq.models.sci.weights import load_weights
-
-    methods, notes = build_methods(weights, None)
-    try:
-        methods["DE-RNN"] = load_weights(rnn_weights, model="de-rnn")
-    except WeightsError as exc:
-        notes.append(f"DE-RNN skipped: no weights: {exc}")
-    return methods, notes
-
-
 def scene_table(methods: dict[str, Any], data_dir: str | None, groups: int | None) -> tuple[str, dict[str, dict[str, Any]]]:
     """Section 1: per-scene PSNR/SSIM (mean over the scene's snapshots) and the paper's values; also returns
     ``results[scene][method] = {"psnr": mean, "first": PSNR of snapshot 1, "seconds": s per snapshot}``."""
@@ -72,7 +62,7 @@ def scene_table(methods: dict[str, Any], data_dir: str | None, groups: int | Non
         op = CACTI(data.mask)
         for name, model in methods.items():
             # the learned methods are slow on a CPU: --groups limits their snapshots; GAP-TV runs on all
-            n = data.n_groups if groups is None or name == "GAP-TV" else min(groups, data.n_groups)
+            n = data.n_groups if groups is None or name == "gap-tv" else min(groups, data.n_groups)
             y, x = data.meas_batch()[:n], data.video_batch()[:n]
             t0 = time.perf_counter()
             rec = torch.cat([model.reconstruct(y[i : i + 1], op) for i in range(n)]).clamp(0, 1)
@@ -80,9 +70,8 @@ def scene_table(methods: dict[str, Any], data_dir: str | None, groups: int | Non
             per = psnr(rec, x)
             p, s = float(per.mean()), float(ssim(rec, x).mean())
             results.setdefault(scene, {})[name] = {"psnr": p, "first": float(per[0]), "seconds": seconds}
-            paper = PAPER.get(scene, {})
-            ref = {"GAP-TV": "GAP-TV", "PnP-GAP": "PnP-FFDnet", "DE-GAP": "DE-GAP-CNN"}.get(name)
-            pp = paper.get(ref, (None, None))[0] if ref else None
+            ref = METHODS.get(name)
+            pp = PAPER.get(scene, {}).get(ref, (None, None))[0] if ref else None
             rows.append(
                 (
                     scene,
@@ -165,7 +154,7 @@ def stability(model: Any, pnp: Any, pre_map: Any, data_dir: str | None, ks: tupl
             return fz
 
         with torch.no_grad():
-            anderson(g, initial_estimate(op, y), tol=1e-12, max_iter=kmax, m=model.config.m)
+            anderson(g, initial_estimate(op, y), tol=1e-12, max_iter=kmax, m=model.solver_config.solver_options["m"])
 
     curves["DE-GAP (Anderson)"] = (list(ks), _curve(deq_run, ks, x))
     print("  stability: DE-GAP done", flush=True)
@@ -201,7 +190,7 @@ def stability(model: Any, pnp: Any, pre_map: Any, data_dir: str | None, ks: tupl
 
 def timing(results: dict[str, dict[str, Any]]) -> str:
     """Section 3: seconds per 256x256x8 Drop measurement, as timed in section 1."""
-    paper = {"GAP-TV": "4.2 (GPU)", "DE-GAP": "1.90 (GPU)"}
+    paper = {"gap-tv": "4.2 (GPU)", "de-gap": "1.90 (GPU)"}
     rows = [(name, f"{r['seconds']:.1f}", paper.get(name, "-")) for name, r in results["drop40"].items()]
     return markdown_table(["method", "s / measurement (this CPU, 1 thread)", "paper Table 2 (s)"], rows)
 
@@ -255,6 +244,8 @@ def lipschitz(models: dict[str, Any], data_dir: str | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Reproduce the paper's SCI experiments with deq's models and write the ``sci`` results section."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(prog="deq bench sci", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=None, help="benchmark data root (default: DEQ_DATA or ../shared/data)")
     parser.add_argument("--weights", default=None, help="DE-GAP weights (default: shipped)")
@@ -268,45 +259,46 @@ def main(argv: list[str] | None = None) -> int:
         "--groups", type=int, default=None, help="snapshots per scene for PnP-GAP and DE-GAP (default: all; GAP-TV always all)"
     )
     parser.add_argument("--ks", default=",".join(map(str, KS)), help="iteration counts for the stability plot")
-    parser.add_argument("--plot", default="docs/sci_stability.png", help="stability plot path")
-    parser.add_argument("--output", default="docs/benchmarks.md", help="benchmark results file")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", default=None, help="results file (default: docs/benchmarks.md of the deq checkout)")
+    parser.add_argument("--plot", default=None, help="stability plot path (default: sci_stability.png beside --out)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    command = "deq bench sci " + " ".join(argv if argv is not None else sys.argv[1:])
-    methods, notes = _methods(args.weights, args.rnn_weights)
+    out = results_file(args.out)
+    plot = Path(args.plot) if args.plot else out.with_name("sci_stability.png")
+    methods, notes = build_methods(METHODS, {"de-gap": args.weights, "de-rnn": args.rnn_weights}, {})
     for note in notes:
         print("NOTE:", note)
     print("1. per-scene PSNR/SSIM", flush=True)
     table, results = scene_table(methods, args.data_dir, args.groups)
     parts = [
-        f"## Video SCI (deq-models-sci)\n\nProduced by `{command.strip()}` on {platform.machine()} CPU, "
+        f"## Video SCI (deq-models-sci)\n\nProduced by `{command_line('deq bench sci', argv)}` on {platform.machine()} CPU, "
         f"{torch.get_num_threads()} thread(s), torch {torch.__version__}, shared with other jobs (times are indicative).",
         *[f"> {n}" for n in notes],
         "### Per-scene PSNR/SSIM (256x256, B = 8) vs Zhao et al. Table 1",
         table,
     ]
-    degap = methods.get("DE-GAP")
+    degap = methods.get("de-gap")
     if degap is not None:
         print("   mask mismatch", flush=True)
         parts += [
             "DE-GAP was trained on random masks of synthetic clips; here the benchmark mask and another mask:",
-            mask_mismatch(degap, args.data_dir, results["drop40"]["DE-GAP"]["first"]),
+            mask_mismatch(degap, args.data_dir, results["drop40"]["de-gap"]["first"]),
         ]
-        from deq.models.sci.weights import STAGE1_WEIGHTS, load_weights
+        from deq.models.sci.weights import STAGE1_WEIGHTS
 
         stage1 = Path(args.pretrain_weights) if args.pretrain_weights else STAGE1_WEIGHTS
-        pre = load_weights(stage1, model="de-gap").map if stage1.is_file() else None
+        pre = build_model("de-gap", str(stage1)).map if stage1.is_file() else None
         print("2. stability", flush=True)
         ks = tuple(int(k) for k in args.ks.split(","))
         parts += [
             "### Stability over K iterations (Fig. 1-2)",
-            stability(degap, methods.get("PnP-GAP"), pre, args.data_dir, ks, Path(args.plot)),
-            f"![stability]({Path(args.plot).name})",
+            stability(degap, methods.get("pnp-gap"), pre, args.data_dir, ks, plot),
+            f"![stability]({plot.name})",
         ]
         print("5. lipschitz", flush=True)
-        eq = {k: methods[k] for k in ("DE-GAP", "DE-RNN") if k in methods}
+        eq = {k: methods[k] for k in ("de-gap", "de-rnn") if k in methods}
         parts += ["### Convergence check (Theorem 2)", lipschitz(eq, args.data_dir)]
         print("4. memory", flush=True)
         parts += ["### Peak training memory: DE-GAP vs unrolled", training_memory(degap)]
@@ -314,6 +306,5 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n\n".join(parts)
     print(text)
     if not args.no_write:
-        write_section("sci", text, args.output)
-        print(f"wrote section 'sci' of {args.output}")
+        print(f"wrote section 'sci' of {write_section('sci', text, out)}")
     return 0

@@ -1,6 +1,7 @@
-"""Command-line entry points: ``deq reconstruct sci`` for users' own data, and ``deq train-sci``.
+"""``deq reconstruct sci`` for users' own measurements, and the choice of SCI models by registry name that it
+shares with ``deq demo sci`` and ``deq bench sci``.
 
-    deq reconstruct sci --input meas.mat --mask mask.mat --output out/ [--method de-gap]
+    deq reconstruct sci --input meas.mat --mask mask.mat --output out/ [--method de-gap] [--max-iter N] [--opt KEY=VALUE]
 
 ``--input`` holds ``meas`` ``(H, W)`` or ``(H, W, N)`` (and optionally ``mask`` and ``orig``); ``--mask``
 holds ``mask`` ``(H, W, B)``. Writes ``out/recon.mat`` (``recon`` ``(H, W, N B)`` on the input's intensity
@@ -10,62 +11,61 @@ scale) and ``out/recon_frames.png``; prints PSNR/SSIM when ``orig`` is present.
 from __future__ import annotations
 
 import argparse
-import sys
+import inspect
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
-METHODS = ("de-gap", "gap-tv", "pnp-gap", "pnp-admm", "de-rnn")
+from deq.core.cli import parse_options
+from deq.core.errors import WeightsError
+from deq.core.registry import components, create, get
+
+#: the distribution whose registered models are the SCI methods
+DISTRIBUTION = "deq-models-sci"
 
 
-def add_reconstruct(subparsers: Any) -> None:
-    """Register ``sci`` under ``deq reconstruct``."""
-    p = subparsers.add_parser(
-        "sci", help="video snapshot compressive imaging (CACTI) .mat files", description=__doc__.split("\n\n")[0]
-    )
-    p.add_argument("--input", required=True, help=".mat with meas (H, W[, N]) and optionally mask, orig")
-    p.add_argument("--mask", default=None, help=".mat with mask (H, W, B) (default: the input's mask)")
-    p.add_argument("--output", required=True, help="output folder")
-    p.add_argument("--method", choices=METHODS, default="de-gap")
-    p.add_argument("--weights", default=None, help="DE-GAP weight file (default: the shipped one)")
-    p.add_argument("--max-iter", type=int, default=None, help="solver / GAP iterations")
-    p.add_argument("--scale", type=float, default=None, help="intensity unit of the data (default: automatic)")
-    p.add_argument("--frames", type=int, default=None, help="expected B (frames per snapshot); checked against the mask")
-    p.set_defaults(func=reconstruct_command)
+def sci_models() -> list[str]:
+    """Registry names of the SCI models (those deq-models-sci registers): the methods of ``deq reconstruct sci``,
+    ``deq demo sci`` and ``deq bench sci``."""
+    return [c.name for c in components("model") if c.distribution == DISTRIBUTION]
 
 
-def add_train(subparsers: Any) -> None:
-    """Register ``deq train-sci``."""
-    from deq.models.sci.train import add_arguments
+def build_model(name: str, weights: str | None = None, **options: Any) -> Any:
+    """The SCI model ``name`` ready to reconstruct: ``create("model", name, pretrained=True, weights=weights,
+    **options)``, i.e. with its trained weights (the file ``weights``, or the shipped one) where it has any.
 
-    t = subparsers.add_parser("train-sci", help="train DE-GAP or DE-RNN for video SCI (see python -m deq.models.sci.train)")
-    add_arguments(t)
-    t.set_defaults(func=_train_command)
+    ``max_iter`` in ``options`` is an equilibrium model's solver iterations; an option the model does not take is
+    an error that lists the ones it takes.
+    """
+    if name not in sci_models():
+        raise ValueError(f"unknown SCI method '{name}'; registered: {', '.join(sci_models())}")
+    if "max_iter" in options and "solver" in inspect.signature(get("model", name).obj).parameters:
+        # an equilibrium model: the solver's iterations in evaluation, where reconstruct runs
+        n = options.pop("max_iter")
+        options["solver"] = {**options.get("solver", {}), "max_iter": n, "eval_max_iter": n}
+    return create("model", name, pretrained=True, weights=weights, **options)
 
 
-def _train_command(args: argparse.Namespace) -> int:
-    from deq.models.sci.train import TrainConfig, train
-
-    names = set(TrainConfig.__dataclass_fields__)
-    train(TrainConfig(**{k: v for k, v in vars(args).items() if k in names}), sys.argv[2:])
-    return 0
-
-
-def build_model(method: str, weights: str | None, max_iter: int | None) -> Any:
-    """The reconstruction model for ``--method``."""
-    from deq.models.sci.models import GapTV, PnPADMM, PnPGAP
-
-    if method in ("de-gap", "de-rnn"):
-        from deq.models.sci.weights import load_weights
-
-        return load_weights(weights, model=method, **({"max_iter": max_iter} if max_iter else {}))
-    if method == "gap-tv":
-        return GapTV(**({"n_iter": max_iter} if max_iter else {}))
-    if method in ("pnp-gap", "pnp-admm"):
-        return (PnPGAP if method == "pnp-gap" else PnPADMM)(**({"iters": max(1, max_iter // 4)} if max_iter else {}))
-    raise ValueError(f"--method {method}: expected one of {', '.join(METHODS)}")
+def build_methods(
+    names: Iterable[str], weights: Mapping[str, str | None], options: Mapping[str, dict[str, Any]]
+) -> tuple[dict[str, Any], list[str]]:
+    """The models ``names`` (:func:`build_model` with ``weights[name]`` and ``options[name]``), and a note for each
+    one skipped because its *shipped* weights are not installed. A weight file given explicitly that cannot be
+    loaded is an error (:class:`~deq.core.errors.WeightsError`), never a skip."""
+    methods: dict[str, Any] = {}
+    notes: list[str] = []
+    for name in names:
+        given = weights.get(name)
+        try:
+            methods[name] = build_model(name, given, **options.get(name, {}))
+        except WeightsError as exc:
+            if given is not None:
+                raise
+            notes.append(f"{name} skipped: its shipped weights are not available: {exc}")
+    return methods, notes
 
 
 def load_user_data(input_path: str, mask_path: str | None, scale: float | None, frames: int | None):
@@ -86,8 +86,29 @@ def load_user_data(input_path: str, mask_path: str | None, scale: float | None, 
     )
 
 
-def reconstruct_command(args: argparse.Namespace) -> int:
-    """``deq reconstruct sci``: reconstruct every snapshot of ``--input`` (progress bar), write the results."""
+def main(argv: list[str] | None = None) -> int:
+    """Reconstruct video SCI measurements (.mat files) with a registered SCI model."""
+    methods = sci_models()
+    parser = argparse.ArgumentParser(prog="deq reconstruct sci", description=__doc__.split("\n\n")[2])
+    parser.add_argument("--input", required=True, help=".mat with meas (H, W[, N]) and optionally mask, orig")
+    parser.add_argument("--mask", default=None, help=".mat with mask (H, W, B) (default: the input's mask)")
+    parser.add_argument("--output", required=True, help="output folder")
+    parser.add_argument("--method", choices=methods, default="de-gap", help="registered SCI model (default: de-gap)")
+    parser.add_argument("--weights", default=None, help="weight file of a learned method (default: the shipped one)")
+    parser.add_argument(
+        "--max-iter", type=int, default=None, help="equilibrium solver iterations of de-gap / de-rnn (default: the weights')"
+    )
+    parser.add_argument(
+        "--opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="option of the method, repeatable (`deq info METHOD` lists them), e.g. n_iter=40 (gap-tv's GAP "
+        "iterations), iters=10 (pnp-gap's iterations per noise level)",
+    )
+    parser.add_argument("--scale", type=float, default=None, help="intensity unit of the data (default: automatic)")
+    parser.add_argument("--frames", type=int, default=None, help="expected B (frames per snapshot); checked against the mask")
+    args = parser.parse_args(argv)
     from tqdm import tqdm
 
     from deq.core.metrics import psnr, ssim
@@ -95,8 +116,11 @@ def reconstruct_command(args: argparse.Namespace) -> int:
     from deq.models.sci.io import save_reconstruction_mat
     from deq.operators.sci import CACTI
 
+    options = parse_options(args.opt)
+    if args.max_iter is not None:
+        options["max_iter"] = args.max_iter
     data = load_user_data(args.input, args.mask, args.scale, args.frames)
-    model = build_model(args.method, args.weights, args.max_iter)
+    model = build_model(args.method, args.weights, **options)
     op = CACTI(data.mask)
     recon = []
     t0 = time.perf_counter()

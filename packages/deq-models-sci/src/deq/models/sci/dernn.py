@@ -9,18 +9,21 @@ iteration feeds back into the forward RNN (through the GAP step):
 
 Every convolution carries deq-priors' *real* spectral normalization (operator norm of the convolution at
 its input size) scaled by ``coeff``, and the skip weight is ``c = skip``, so the map's Lipschitz constant
-can be driven below one (Theorem 1); :meth:`EquilibriumSCI.lipschitz_at` measures it at the fixed point.
-The same equilibrium solver and implicit backward as DE-GAP are used (:class:`EquilibriumSCI`).
+can be driven below one (Theorem 1); ``lipschitz_at`` measures it at the fixed point. The same equilibrium
+solver and implicit backward as DE-GAP are used (:class:`EquilibriumSCI`); deq-core's solve scope fixes the
+spectral-normalised weights once per solve, so the forward solve and the implicit backward see one map.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from deq.core.operator import LinearOperator
-from deq.core.solvers import SolverInfo
-from deq.models.sci.degap import EquilibriumSCI, SolverConfig
+from deq.core.solver_config import SolverConfig
+from deq.models.sci.degap import EquilibriumSCI
 from deq.models.sci.gap import gap_step
 
 
@@ -77,20 +80,10 @@ class DERNN(EquilibriumSCI):
         width: feature channels of the recurrent cells.
         coeff: spectral-norm bound of every convolution.
         skip: weight of the GAP estimate added to the output.
-        config: solver settings (:class:`SolverConfig`).
+        solver: solver settings (default :data:`~deq.models.sci.degap.SCI_SOLVER`; a dictionary overrides fields).
     """
 
-    def __init__(self, width: int = 16, coeff: float = 0.5, skip: float = 0.5, config: SolverConfig = SolverConfig()) -> None:
-        super().__init__()
-        self.map = RNNMap(BiRNN(width, coeff, skip))
-        self._init_solver(config)
-
-    def forward(self, y: Tensor, operator: LinearOperator, x0: Tensor | None = None) -> tuple[Tensor, SolverInfo]:
-        """As :meth:`EquilibriumSCI.forward`. In training mode each spectral-normalized convolution would take
-        a power-iteration step on every call, changing the map between solver iterations; here the normalized
-        weights are fixed once per solve (:func:`deq.priors.spectral.spectral_cache`, graph included), so the
-        forward solve and the implicit backward see one and the same map."""
-        from deq.priors.spectral import spectral_cache
-
-        with spectral_cache(self.map):
-            return super().forward(y, operator, x0)
+    def __init__(
+        self, width: int = 16, coeff: float = 0.5, skip: float = 0.5, solver: SolverConfig | dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(RNNMap(BiRNN(width, coeff, skip)), solver)

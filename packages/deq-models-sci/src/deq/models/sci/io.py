@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from deq.core.errors import DataError
+from deq.core.images import read_mat
 
 
 class SCIDataError(DataError):
@@ -66,23 +67,6 @@ class CactiData:
     def meas_batch(self) -> Tensor:
         """The snapshots as ``[N, 1, H, W]`` (the layout of ``deq.operators.sci.CACTI``)."""
         return self.meas[:, None]
-
-
-def read_mat(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Arrays of a .mat file (v5 via scipy, v7.3 via h5py, transposed back to MATLAB order)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"SCI data file '{path}' does not exist")
-    try:
-        raw = sio.loadmat(path)
-    except NotImplementedError:  # MATLAB v7.3 (HDF5): arrays come back transposed
-        import h5py
-
-        with h5py.File(path, "r") as fh:
-            raw = {k: np.asarray(v).T for k, v in fh.items() if isinstance(v, h5py.Dataset)}
-    except Exception as exc:
-        raise SCIDataError(f"'{path}' is not a readable .mat file ({type(exc).__name__}: {exc})") from exc
-    return {k: v for k, v in raw.items() if not k.startswith("__")}
 
 
 def pick_array(arrays: dict[str, np.ndarray], keys: tuple[str, ...], path: Path, required: bool = True) -> np.ndarray | None:
@@ -201,13 +185,14 @@ def load_mask_mat(path: str | os.PathLike[str]) -> np.ndarray:
 def load_video_folder(path: str | os.PathLike[str], *, max_frames: int | None = None) -> Tensor:
     """Frames of a folder of images (sorted by name) as a grayscale video ``[F, H, W]`` in ``[0, 1]``.
 
-    Reading is deq-priors' :func:`~deq.priors.data.load_images` (colour frames become luminance); all frames
+    Reading is deq-core's :func:`~deq.core.images.read_image` (colour frames become luminance); all frames
     must have one size.
     """
-    from deq.priors.data import image_files, load_images
+    from deq.core.images import IMAGE_SUFFIXES, image_files, read_image
 
-    frames = [im[0] for im in load_images(path, channels=1, limit=max_frames)]
-    for name, frame in zip(image_files(path), frames):
+    files = image_files(path, IMAGE_SUFFIXES)[:max_frames]
+    frames = [read_image(p, channels=1)[0] for p in files]
+    for name, frame in zip(files, frames):
         if frame.shape != frames[0].shape:
             raise SCIDataError(
                 f"video folder '{path}': frame '{name.name}' is {tuple(frame.shape)}, the first frame is {tuple(frames[0].shape)}"

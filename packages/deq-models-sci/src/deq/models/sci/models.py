@@ -7,13 +7,14 @@ Every model exposes ``reconstruct(y, operator) -> x`` with snapshots ``y [B, 1, 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from deq.core.errors import WeightsError
 from deq.core.operator import LinearOperator
-from deq.models.sci.gap import expand_schedule, pnp_admm, pnp_gap
+from deq.models.sci import gap
 from deq.models.sci.video import as_video_denoiser
 
 #: PnP-SCI's decreasing noise schedule for GAP-FFDNet (sigma 50, 25, 12, 6 over 255, 10 iterations each)
@@ -35,17 +36,29 @@ class GapTV(nn.Module):
         n_iter: GAP iterations.
         tv_weight: TV weight on the ``[0, 1]`` intensity scale.
         tv_iter: inner TV iterations per GAP step (an inexact prox, as in PnP-SCI).
+        spatio_temporal: 3-D (T, H, W) TV instead of frame-wise 2-D TV.
+        accelerate: the accelerated GAP (8') of Yuan (2016).
+        pretrained, weights: the common model keywords; GAP-TV learns nothing, so ``pretrained`` changes
+            nothing and ``weights`` is an error.
 
     The defaults are PnP-SCI's benchmark settings (40 iterations, weight 0.3, 5 inner iterations, 2-D TV
     per frame).
-        spatio_temporal: 3-D (T, H, W) TV instead of frame-wise 2-D TV.
-        accelerate: the accelerated GAP (8') of Yuan (2016).
     """
 
     def __init__(
-        self, n_iter: int = 40, tv_weight: float = 0.3, tv_iter: int = 5, spatio_temporal: bool = False, accelerate: bool = True
+        self,
+        n_iter: int = 40,
+        tv_weight: float = 0.3,
+        tv_iter: int = 5,
+        spatio_temporal: bool = False,
+        accelerate: bool = True,
+        *,
+        pretrained: bool = False,
+        weights: str | None = None,
     ) -> None:
         super().__init__()
+        if weights is not None:
+            raise ValueError("gap-tv has no learned weights; weights=... does not apply")
         if n_iter < 1 or tv_weight < 0 or tv_iter < 1:
             raise ValueError(f"GapTV: need n_iter >= 1, tv_weight >= 0, tv_iter >= 1; got {n_iter}, {tv_weight}, {tv_iter}")
         self.n_iter, self.tv_weight, self.tv_iter = n_iter, tv_weight, tv_iter
@@ -63,11 +76,14 @@ class GapTV(nn.Module):
 
     def reconstruct(self, y: Tensor, operator: LinearOperator, callback: Callable[[int, Tensor], None] | None = None) -> Tensor:
         schedule = [self.tv_weight] * self.n_iter
-        return pnp_gap(operator, y, self.denoise, schedule, accelerate=self.accelerate, callback=callback)
+        return gap.pnp_gap(operator, y, self.denoise, schedule, accelerate=self.accelerate, callback=callback)
 
 
 class _PnP(nn.Module):
-    """Plug-and-play with a noise-level-conditioned AWGN denoiser and a decreasing ``sigma`` schedule."""
+    """Plug-and-play with a noise-level-conditioned AWGN denoiser and a decreasing ``sigma`` schedule.
+
+    The denoiser is ``denoiser``, or the deq prior weight file ``weights``, or by default deq-priors' shipped
+    AWGN denoiser; its only learned part is that pretrained denoiser, so ``pretrained`` changes nothing."""
 
     def __init__(
         self,
@@ -75,12 +91,21 @@ class _PnP(nn.Module):
         sigmas: Sequence[float] = PNP_SIGMAS,
         iters: Sequence[int] | int = PNP_ITERS,
         radius: int = 0,
+        *,
+        pretrained: bool = False,
+        weights: str | None = None,
     ) -> None:
         super().__init__()
+        if weights is not None and denoiser is not None:
+            raise ValueError("pass either denoiser=... or weights=... (a deq weight file of a prior), not both")
+        if weights is not None:
+            from deq.core.weights import load_weights
+
+            denoiser = load_weights(weights, kind="prior")
         if denoiser is None:
             denoiser = load_awgn_denoiser()
         self.denoiser = as_video_denoiser(denoiser, radius=radius).eval()
-        self.schedule = expand_schedule(sigmas, iters)
+        self.schedule = gap.expand_schedule(sigmas, iters)
 
     @torch.no_grad()
     def denoise(self, v: Tensor, sigma: float) -> Tensor:
@@ -100,12 +125,15 @@ class PnPGAP(_PnP):
         iters: Sequence[int] | int = PNP_ITERS,
         radius: int = 0,
         accelerate: bool = True,
+        *,
+        pretrained: bool = False,
+        weights: str | None = None,
     ) -> None:
-        super().__init__(denoiser, sigmas, iters, radius)
+        super().__init__(denoiser, sigmas, iters, radius, pretrained=pretrained, weights=weights)
         self.accelerate = accelerate
 
     def reconstruct(self, y: Tensor, operator: LinearOperator, callback: Callable[[int, Tensor], None] | None = None) -> Tensor:
-        return pnp_gap(operator, y, self.denoise, self.schedule, accelerate=self.accelerate, callback=callback)
+        return gap.pnp_gap(operator, y, self.denoise, self.schedule, accelerate=self.accelerate, callback=callback)
 
 
 class PnPADMM(_PnP):
@@ -119,12 +147,15 @@ class PnPADMM(_PnP):
         iters: Sequence[int] | int = PNP_ITERS,
         radius: int = 0,
         gamma: float = 0.01,
+        *,
+        pretrained: bool = False,
+        weights: str | None = None,
     ) -> None:
-        super().__init__(denoiser, sigmas, iters, radius)
+        super().__init__(denoiser, sigmas, iters, radius, pretrained=pretrained, weights=weights)
         self.gamma = gamma
 
     def reconstruct(self, y: Tensor, operator: LinearOperator, callback: Callable[[int, Tensor], None] | None = None) -> Tensor:
-        return pnp_admm(operator, y, self.denoise, self.schedule, gamma=self.gamma, callback=callback)
+        return gap.pnp_admm(operator, y, self.denoise, self.schedule, gamma=self.gamma, callback=callback)
 
 
 def load_awgn_denoiser(name: str = AWGN_WEIGHTS) -> nn.Module:
@@ -144,27 +175,65 @@ def load_awgn_denoiser(name: str = AWGN_WEIGHTS) -> nn.Module:
         ) from exc
 
 
-def _check_weights(name: str, pretrained: bool, weights: str | None) -> None:
+def _pretrained(name: str, pretrained: bool, weights: str | None, solver: dict[str, Any] | None, fixed: dict[str, Any]):
+    """The trained model ``name`` from ``weights`` (default: the shipped file), or ``None`` when not pretrained;
+    architecture options given together with weights are an error (the file fixes them)."""
     if weights is not None and not pretrained:
         raise ValueError(f"{name}: weights={weights!r} is only read with pretrained=True")
-
-
-def de_gap(pretrained: bool = True, weights: str | None = None, **options) -> nn.Module:
-    """DE-GAP (:class:`deq.models.sci.degap.DEGAP`): with ``pretrained`` the shipped weights or ``weights``
-    (:func:`deq.models.sci.weights.load_weights`; ``options`` are solver overrides), else a fresh network built
-    from ``options`` (:func:`deq.models.sci.weights.build_degap`)."""
-    from deq.models.sci.weights import build_degap, load_weights
-
-    _check_weights("de-gap", pretrained, weights)
-    return load_weights(weights, model="de-gap", **options) if pretrained else build_degap(**options)
-
-
-def de_rnn(pretrained: bool = False, weights: str | None = None, **options) -> nn.Module:
-    """DE-RNN (:class:`deq.models.sci.dernn.DERNN`): with ``pretrained`` the shipped weights or ``weights``
-    (:func:`deq.models.sci.weights.load_weights`; ``options`` are solver overrides), else a fresh network built
-    from ``options`` (``width``, ``coeff``, ``skip``, ``config``)."""
-    from deq.models.sci.dernn import DERNN
+    if not pretrained:
+        return None
+    given = sorted(k for k, v in fixed.items() if v is not None)
+    if given:
+        raise ValueError(f"{name}: {given} are fixed by the weight file when pretrained=True; pass only solver=...")
     from deq.models.sci.weights import load_weights
 
-    _check_weights("de-rnn", pretrained, weights)
-    return load_weights(weights, model="de-rnn", **options) if pretrained else DERNN(**options)
+    return load_weights(weights, model=name, **(solver or {}))
+
+
+def de_gap(
+    pretrained: bool = False,
+    weights: str | None = None,
+    *,
+    denoiser: str | None = None,
+    denoiser_options: dict[str, Any] | None = None,
+    radius: int | None = None,
+    solver: dict[str, Any] | None = None,
+) -> nn.Module:
+    """DE-GAP (:class:`deq.models.sci.degap.DEGAP`). With ``pretrained`` the shipped weights or the file
+    ``weights`` (``solver`` overrides stored solver settings); else a fresh network: deq-priors' image denoiser
+    ``denoiser`` with ``denoiser_options`` on ``2 radius + 1``-frame windows (default: the shipped architecture,
+    :data:`~deq.models.sci.weights.DEFAULT_DENOISER`), solver settings ``solver`` over
+    :data:`~deq.models.sci.degap.SCI_SOLVER`."""
+    from deq.models.sci.degap import DEGAP
+    from deq.models.sci.weights import DEFAULT_DENOISER, DEFAULT_DENOISER_OPTIONS, DEFAULT_RADIUS, build_denoiser
+
+    fixed = {"denoiser": denoiser, "denoiser_options": denoiser_options, "radius": radius}
+    trained = _pretrained("de-gap", pretrained, weights, solver, fixed)
+    if trained is not None:
+        return trained
+    name = DEFAULT_DENOISER if denoiser is None else denoiser
+    if denoiser_options is None:
+        denoiser_options = DEFAULT_DENOISER_OPTIONS if name == DEFAULT_DENOISER else {}
+    radius = DEFAULT_RADIUS if radius is None else radius
+    return DEGAP(build_denoiser(name, denoiser_options, radius), solver)
+
+
+def de_rnn(
+    pretrained: bool = False,
+    weights: str | None = None,
+    *,
+    width: int | None = None,
+    coeff: float | None = None,
+    skip: float | None = None,
+    solver: dict[str, Any] | None = None,
+) -> nn.Module:
+    """DE-RNN (:class:`deq.models.sci.dernn.DERNN`). With ``pretrained`` the shipped weights or the file
+    ``weights`` (``solver`` overrides stored solver settings); else a fresh network with the given ``width``,
+    ``coeff`` and ``skip`` (defaults of :class:`~deq.models.sci.dernn.DERNN`)."""
+    from deq.models.sci.dernn import DERNN
+
+    fixed = {"width": width, "coeff": coeff, "skip": skip}
+    trained = _pretrained("de-rnn", pretrained, weights, solver, fixed)
+    if trained is not None:
+        return trained
+    return DERNN(**{k: v for k, v in fixed.items() if v is not None}, solver=solver)

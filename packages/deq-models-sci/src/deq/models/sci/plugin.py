@@ -1,5 +1,5 @@
-"""deq-models-sci's plugin: registers the SCI models, the main demo, the benchmark and the
-``deq reconstruct sci`` / ``deq train-sci`` commands through deq's hooks."""
+"""deq-models-sci's plugin: registers the SCI models and the commands ``deq demo sci``, ``deq bench sci``,
+``deq train sci`` and ``deq reconstruct sci`` through deq's hooks."""
 
 from __future__ import annotations
 
@@ -37,14 +37,14 @@ def deq_benchs() -> Mapping[str, Any]:
 
 
 @hookimpl
-def deq_reconstruct_commands(subparsers: Any) -> None:
-    from deq.models.sci.cli import add_reconstruct
+def deq_train_recipes() -> Mapping[str, Any]:
+    from deq.models.sci.train import main
 
-    add_reconstruct(subparsers)
+    return {"sci": main}
 
 
 @hookimpl
-def deq_cli_commands(subparsers: Any) -> None:
-    from deq.models.sci.cli import add_train
+def deq_reconstruct_problems() -> Mapping[str, Any]:
+    from deq.models.sci.cli import main
 
-    add_train(subparsers)
+    return {"sci": main}

@@ -112,9 +112,9 @@ def random_binary_mask(frames: int, height: int, width: int, generator: torch.Ge
 
 
 def load_image_folder(path: str | os.PathLike[str]) -> list[Tensor]:
-    """Grayscale images ``[H, W]`` in ``[0, 1]`` of a folder (sorted by name), read by deq-priors'
-    :func:`~deq.priors.data.load_images`."""
-    from deq.priors.data import load_images
+    """Grayscale images ``[H, W]`` in ``[0, 1]`` of a folder (sorted by name), read by deq-core's
+    :func:`~deq.core.images.load_images`."""
+    from deq.core.images import load_images
 
     return [im[0] for im in load_images(path, channels=1)]
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from deq.core.prior import check_prior
+
 
 def frame_windows(x: Tensor, radius: int) -> Tensor:
     """``[B, 1, T, H, W] -> [B T, 2 r + 1, H, W]``: each frame with its ``r`` neighbours on either side
@@ -44,14 +46,21 @@ class FrameWindow(nn.Module):
         super().__init__()
         if radius < 0:
             raise ValueError(f"FrameWindow: radius must be >= 0, got {radius}")
-        channels = getattr(denoiser, "in_channels", 2 * radius + 1)
-        if channels != 2 * radius + 1:
+        check_prior(denoiser, "FrameWindow's denoiser")
+        if denoiser.in_channels not in (None, 2 * radius + 1):
             raise ValueError(
                 f"FrameWindow: a temporal radius of {radius} needs a denoiser with {2 * radius + 1} input channels, "
-                f"it has {channels}"
+                f"it has {denoiser.in_channels}"
             )
         self.denoiser, self.radius, self.sigma = denoiser, radius, sigma
-        self.lipschitz_controlled = bool(getattr(denoiser, "lipschitz_controlled", False))
+        self.lipschitz = denoiser.lipschitz  # the declared deq.core.prior.Prior attributes of a video denoiser
+
+    in_channels = 1
+    video = True
+
+    @property
+    def takes_sigma(self) -> bool:
+        return bool(self.denoiser.takes_sigma)
 
     def forward(self, x: Tensor, sigma: float | Tensor | None = None) -> Tensor:
         if x.dim() != 5:
@@ -65,7 +74,7 @@ class FrameWindow(nn.Module):
 
 
 def as_video_denoiser(denoiser: nn.Module, radius: int = 0, sigma: float | None = None) -> nn.Module:
-    """``denoiser`` itself if it is a video denoiser (it holds ``Conv3d`` layers or says ``video = True``),
-    else a :class:`FrameWindow` around it."""
-    is_video = bool(getattr(denoiser, "video", False)) or any(isinstance(m, nn.Conv3d) for m in denoiser.modules())
-    return denoiser if is_video else FrameWindow(denoiser, radius=radius, sigma=sigma)
+    """``denoiser`` itself if it declares ``video = True`` (a :class:`deq.core.prior.Prior` on videos), else a
+    :class:`FrameWindow` around it."""
+    check_prior(denoiser, "video denoiser")
+    return denoiser if denoiser.video else FrameWindow(denoiser, radius=radius, sigma=sigma)

@@ -1,4 +1,5 @@
-"""``deq bench core``: deq-core against TorchDEQ (Geng & Kolter 2023), side by side in one process.
+"""deq-core against TorchDEQ (Geng & Kolter 2023), side by side in one process: ``python benchmarks/core.py``
+(or ``nox -s bench -- core``), which writes the ``core`` section of docs/benchmarks.md.
 
 Two problems, the same inputs for both libraries, float32:
 
@@ -25,8 +26,8 @@ A second table checks the memory claim of :class:`deq.core.DEQ`: peak memory of 
 ``max_iter`` 10 and 200 (tolerance set out of reach so every iteration runs) against autograd unrolled
 through every iteration.
 
-TorchDEQ is a peer, not a dependency: it is imported lazily and the benchmark stops with a clear message
-when it is missing (``pip install torchdeq==0.1.0``).
+TorchDEQ is a peer, not a dependency of deq: it is imported lazily and the benchmark stops with a clear message
+when it is missing (``pip install torchdeq==0.1.0``; ``nox -s bench`` installs it).
 """
 
 from __future__ import annotations
@@ -36,21 +37,24 @@ import functools
 import platform
 import statistics
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from deq.core.bench import markdown_table, median_time, peak_memory, write_section
+from deq.core.bench import command_line, markdown_table, median_time, peak_memory, write_section
 from deq.core.cg import batch_norm2
 from deq.core.deq import DEQ
 from deq.core.jacobian import jacobian_spectral_norm
 
 FWD_TOL, BWD_TOL = 1e-5, 1e-6
-COMMAND = "python -m deq.core.benchmark"  # same as `deq bench core`
+COMMAND = "python benchmarks/core.py"
+#: the results file this script writes by default: the docs of the checkout it belongs to
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 _COUNTS = {"f": 0, "vjp": 0}
 
@@ -435,23 +439,25 @@ def machine() -> str:
     )
 
 
-def run(argv: Sequence[str] = ()) -> int:
-    """Run the benchmark, print the tables and write the ``core`` section of docs/benchmarks.md."""
-    parser = argparse.ArgumentParser(prog="deq bench core", description="deq-core against TorchDEQ.")
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, print the tables and write the ``core`` section of the results file (``--out``)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = argparse.ArgumentParser(prog=COMMAND, description="deq-core against TorchDEQ.")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per library (median)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--max-iter", type=int, default=100, help="forward and backward max iterations")
     parser.add_argument("--quick", action="store_true", help="small problems (smoke test, not for the docs)")
     parser.add_argument("--only", choices=("linear", "conv"), help="run one problem of the speed table")
     parser.add_argument("--skip-memory", action="store_true", help="skip the max_iter 10 vs 200 memory table")
-    parser.add_argument("--out", default="docs/benchmarks.md", help="results file ('' to not write)")
-    args = parser.parse_args(list(argv))
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default: {RESULTS})")
+    parser.add_argument("--no-write", action="store_true", help="print the tables only")
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
         import torchdeq  # noqa: F401
     except ImportError:
         print(
-            "deq bench core: TorchDEQ is not installed; it is the peer this benchmark compares against and is "
+            f"{COMMAND}: TorchDEQ is not installed; it is the peer this benchmark compares against and is "
             "not a dependency of deq-core. Install it with `pip install torchdeq==0.1.0` (nox -s bench does).",
             file=sys.stderr,
         )
@@ -489,12 +495,11 @@ def run(argv: Sequence[str] = ()) -> int:
         print(mem)
     verdict = "All targets met." if not missed else "Targets missed:\n\n" + "\n".join(f"- {m}" for m in missed)
     print(verdict)
-    if args.out:
-        argline = " ".join(argv)
+    if not args.no_write:
         notes = "\n".join(f"Problem notes: {p.name}: {p.note}." for p in problems)
         md = f"""## deq-core vs TorchDEQ
 
-Command: `{COMMAND}{" " + argline if argline else ""}` (equivalently `deq bench core`).
+Command: `{command_line(COMMAND, argv)}` (equivalently `nox -s bench -- core`).
 Machine: {machine()}. TorchDEQ {torchdeq.__version__ if hasattr(torchdeq, "__version__") else "0.1.0"}.
 
 Both libraries run in one process on the same problems, inputs and map `f` (float32): forward to relative
@@ -522,9 +527,9 @@ tolerance set out of reach (1e-30) so every iteration runs; backward as above. d
 {mem}
 """
         md += f"\n{verdict}\n"
-        write_section("core", md, args.out)
+        print(f"wrote section 'core' of {write_section('core', md, args.out)}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(run(sys.argv[1:]))
+    sys.exit(main())

@@ -1,7 +1,8 @@
-"""Priors benchmark (``deq bench priors`` or ``python -m deq.priors.bench``): CPU denoising throughput
-(images/s, 256x256 grayscale, batch 8) and peak tensor memory for every prior, the PSNR of the shipped
-weights, and the same DnCNN forward against DeepInverse's DnCNN (when ``deepinv`` is installed; it is a
-benchmark-only comparison, never a dependency). Writes the ``priors`` section of docs/benchmarks.md.
+"""deq-priors benchmark, ``python benchmarks/priors.py`` (or ``nox -s bench -- priors``): CPU denoising
+throughput (images/s, 256x256 grayscale, batch 8) and peak tensor memory of every registered prior, the same
+DnCNN forward against DeepInverse's DnCNN (a peer, installed by ``nox -s bench``, never a dependency of deq),
+and the test PSNR of deq-priors' shipped weights (from their provenance) beside DnCNN-S (Zhang et al. 2017).
+Writes the ``priors`` and ``priors-weights`` sections of docs/benchmarks.md (or ``--out``).
 """
 
 from __future__ import annotations
@@ -10,13 +11,18 @@ import argparse
 import json
 import platform
 import sys
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from deq.core.bench import markdown_table, median_time, peak_memory, write_section
-from deq.priors.plugin import deq_priors
+from deq.core.registry import create
 from deq.priors.weights import WEIGHTS_DIR, available
+
+COMMAND = "python benchmarks/priors.py"
+#: the results file this script writes by default: the docs of the checkout it belongs to
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 #: (registered name, options, input shape) — 2-D priors on [8, 1, 256, 256], video priors on [8, 1, 8, 256, 256]
 CASES: list[tuple[str, dict[str, Any], tuple[int, ...]]] = [
@@ -36,10 +42,10 @@ CASES: list[tuple[str, dict[str, Any], tuple[int, ...]]] = [
 
 
 def throughput_table(repeats: int) -> str:
-    priors = deq_priors()
+    """Images/s and peak tensor memory of every prior in :data:`CASES` (forward, no grad, eval mode)."""
     rows = []
     for name, options, shape in CASES:
-        model = priors[name](**options).eval()
+        model = create("prior", name, **options).eval()
         x = torch.rand(shape)
         sigma = 25 / 255
         with torch.no_grad():
@@ -82,6 +88,7 @@ def deepinv_dncnn_like(ours: torch.nn.Module) -> torch.nn.Module:
 
 
 def deepinv_table(repeats: int) -> str:
+    """Throughput of our DnCNN and DeepInverse's holding the same weights, and the largest output difference."""
     try:
         import deepinv
     except ImportError:
@@ -108,27 +115,30 @@ DNCNN_BSD68 = (31.73, 29.23, 26.23)
 
 
 def weights_table() -> str:
+    """Test PSNR of every shipped weight file (from its provenance) beside DnCNN-S on BSD68."""
     rows = []
     for name in available():
-        meta = json.loads((WEIGHTS_DIR / f"{name}.json").read_text())
-        for set_name, scores in meta["test_psnr"].items():
+        test = json.loads((WEIGHTS_DIR / f"{name}.json").read_text())["provenance"]["metrics"]["test"]
+        for set_name, scores in test["psnr"].items():
             rows.append([name, set_name, *(scores.get(s, "-") for s in ("15", "25", "50"))])
     rows.append(["DnCNN-S (Zhang et al. 2017, Table 2)", "BSD68", *DNCNN_BSD68])
     return markdown_table(["weights", "test set", "sigma 15", "sigma 25", "sigma 50"], rows)
 
 
 def weights_provenance() -> str:
+    """One line per shipped weight file: model, cost, validation PSNR, training command; the gap to DnCNN-S."""
     lines = []
     for name in available():
-        meta = json.loads((WEIGHTS_DIR / f"{name}.json").read_text())
+        file = json.loads((WEIGHTS_DIR / f"{name}.json").read_text())
+        meta, metrics = file["provenance"], file["provenance"]["metrics"]
         lines.append(
-            f"- `{name}`: {meta['prior']} {json.dumps(meta['options'])}, {meta['parameters']:,} parameters; "
+            f"- `{name}`: {file['name']} {json.dumps(file['config'])}, {meta['parameters']:,} parameters; "
             f"{meta['epochs']} epochs / {meta['steps']} steps / {meta['patches_seen']:,} patches in "
-            f"{meta['train_seconds'] / 60:.1f} min on {meta['train_device']}; final validation PSNR "
-            f"{json.dumps({k: round(v, 2) for k, v in meta['final_val_psnr'].items()})} dB (sigma/255: PSNR) "
-            f"on {meta['val_data']}. Training command: `{meta['command']}`"
+            f"{meta['wall_seconds'] / 60:.1f} min on {meta['device']}; final validation PSNR "
+            f"{json.dumps({k: round(v, 2) for k, v in metrics['validation']['psnr_sigma'].items()})} dB (sigma/255: PSNR); "
+            f"data: {meta['data']}. Training command: `{meta['command']}`"
         )
-        bsd = meta["test_psnr"].get("BSD68", {})
+        bsd = metrics["test"]["psnr"].get("BSD68", {})
         gaps = [f"{bsd[s] - ref:+.2f}" for s, ref in zip(("15", "25", "50"), DNCNN_BSD68, strict=True) if s in bsd]
         if gaps:
             lines.append(f"- `{name}` minus DnCNN-S on BSD68 (sigma 15/25/50): {' / '.join(gaps)} dB (target: within -0.3 dB).")
@@ -136,47 +146,50 @@ def weights_provenance() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Denoising throughput/memory of every prior, DnCNN vs DeepInverse, shipped-weights PSNR -> docs/benchmarks.md."""
-    p = argparse.ArgumentParser(prog="deq bench priors", description=__doc__.splitlines()[0])
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--threads", type=int, default=1)
+    """Denoising throughput/memory of every prior, DnCNN vs DeepInverse, shipped-weights PSNR -> the results file."""
+    p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per measurement (median)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument(
         "--part",
         choices=("all", "throughput", "weights"),
         default="all",
         help="throughput + DeepInverse comparison (section 'priors'), shipped-weights PSNR (section 'priors-weights'), or both",
     )
-    p.add_argument("--output", default="docs/benchmarks.md")
+    p.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default: {RESULTS})")
+    p.add_argument("--no-write", action="store_true", help="print the sections only")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    cmd = f"python -m deq.priors.bench --repeats {args.repeats} --threads {args.threads} --part {args.part}"
+    cmd = f"{COMMAND} --repeats {args.repeats} --threads {args.threads}"
     env = f"CPU: {platform.processor() or platform.machine()}, torch {torch.__version__}, {args.threads} thread(s)"
     if args.part in ("all", "throughput"):
         body = "\n\n".join(
             [
                 "## deq-priors: throughput",
-                f"Command: `{cmd}` ({env}; a 2-core machine shared with other jobs, so timings are noisy).",
+                f"Command: `{cmd} --part throughput` ({env}; a 2-core machine shared with other jobs, so timings are noisy).",
                 "### Denoising throughput and peak memory (forward, no grad, eval mode)",
                 throughput_table(args.repeats),
                 "### Same DnCNN forward: deq.priors vs DeepInverse",
                 deepinv_table(args.repeats),
             ]
         )
-        write_section("priors", body, args.output)
         print(body)
+        if not args.no_write:
+            print(f"wrote section 'priors' of {write_section('priors', body, args.out)}")
     if args.part in ("all", "weights"):
         body = "\n\n".join(
             [
                 "## deq-priors: shipped weights",
-                f"Command: `{cmd}` (reads the provenance written by `python -m deq.priors.export`; the training "
+                f"Command: `{cmd} --part weights` (reads the provenance in the shipped weight files; the training "
                 "command, cost and data are in `packages/deq-priors/src/deq/priors/weights/*.json`).",
                 "Test PSNR (dB), AWGN with a fixed seed, outputs clipped to [0, 1]:",
                 weights_table(),
                 weights_provenance(),
             ]
         )
-        write_section("priors-weights", body, args.output)
         print(body)
+        if not args.no_write:
+            print(f"wrote section 'priors-weights' of {write_section('priors-weights', body, args.out)}")
     return 0
 
 

@@ -1,0 +1,74 @@
+"""A tiny float64 DEQ recipe for the harness tests, runnable as a script (so that ``torchrun`` and
+subprocesses can start it): ``python harness_recipe.py --out DIR [harness flags] [--sleep S]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+import torch
+from torch import nn
+
+from deq.core import DEQ
+from deq.core.training import Recipe, StepContext, main_for
+
+
+class TinyDEQ(nn.Module):
+    """``z* = tanh(W z* + U x)`` with a readout, float64."""
+
+    def __init__(self, n: int = 6) -> None:
+        super().__init__()
+        self.W = nn.Parameter(0.3 * torch.randn(n, n, dtype=torch.float64) / n**0.5)
+        self.U = nn.Parameter(torch.randn(n, n, dtype=torch.float64) / n**0.5)
+        self.deq = DEQ(self.step, tol=1e-10, max_iter=100, backward_tol=1e-10)
+
+    def step(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(z @ self.W.T + x @ self.U.T)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.deq(torch.zeros_like(x), x)[0]
+
+
+def item(i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dataset item ``i``: a fixed input and target, a function of ``i`` only."""
+    g = torch.Generator().manual_seed(1000 + i)
+    x = torch.randn(6, generator=g, dtype=torch.float64)
+    return x, torch.sin(x).flip(0) * 0.5
+
+
+class TinyRecipe(Recipe):
+    name = "tiny"
+    defaults = {"steps": 12, "batch": 4, "lr": 1e-2}
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--sleep", type=float, default=0.0, help="seconds to sleep per step (kill tests)")
+        parser.add_argument("--noise", type=float, default=0.0, help="input noise drawn from the step generator")
+
+    def build(self) -> tuple[nn.Module, str, str, dict[str, Any]]:
+        return TinyDEQ(), "model", "tiny", {}
+
+    def step(self, model: nn.Module, ctx: StepContext) -> dict[str, float]:
+        time.sleep(self.options["sleep"])
+        pairs = [item(i) for i in ctx.items(64)]
+        x = torch.stack([p[0] for p in pairs])
+        x = x + self.options["noise"] * torch.randn(x.shape, generator=ctx.generator, dtype=x.dtype)
+        t = torch.stack([p[1] for p in pairs])
+        loss = (model(x) - t).pow(2).mean()
+        loss.backward()
+        return {"loss": float(loss.detach())}
+
+    def validate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        pairs = [item(10_000 + i) for i in range(8)]
+        x, t = torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
+        return {"val_mse": float((model(x) - t).pow(2).mean())}
+
+    def data_note(self) -> str:
+        return "generated: items 0..63 train, 10000..10007 validation"
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    sys.exit(main_for(TinyRecipe, sys.argv[1:], "harness_recipe.py", "tiny DEQ recipe"))

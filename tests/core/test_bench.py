@@ -1,0 +1,34 @@
+"""deq.core.bench's results-file helpers: sections written to the path the command is told, replaced in place."""
+
+from __future__ import annotations
+
+import pytest
+
+from deq.core import bench
+from deq.core.bench import command_line, results_file, write_section
+from deq.core.errors import DeqError
+
+
+def test_write_section_replaces_only_its_own_section(tmp_path):
+    path = tmp_path / "docs" / "results.md"
+    write_section("a", "## A\n\nfirst", path)
+    write_section("b", "## B", path)
+    write_section("a", "## A\n\nsecond", path)
+    text = path.read_text()
+    assert text.startswith("# Benchmarks") and "second" in text and "first" not in text
+    assert text.index("<!-- bench:a -->") < text.index("<!-- bench:b -->")
+    assert text.count("<!-- bench:a -->") == 1
+
+
+def test_results_file_is_the_given_path_or_the_checkouts_docs(tmp_path, monkeypatch):
+    assert results_file(tmp_path / "r.md") == tmp_path / "r.md"
+    monkeypatch.setattr(bench, "find_checkout", lambda: tmp_path)
+    assert results_file() == tmp_path / "docs" / "benchmarks.md"
+    monkeypatch.setattr(bench, "find_checkout", lambda: None)
+    with pytest.raises(DeqError, match="pass --out PATH"):
+        results_file()
+
+
+def test_command_line_leaves_out_where_the_results_went():
+    argv = ["--repeats", "3", "--out", "/abs/docs/benchmarks.md", "--quick", "--out=x.md"]
+    assert command_line("python benchmarks/core.py", argv) == "python benchmarks/core.py --repeats 3 --quick"

@@ -1,0 +1,115 @@
+"""deq-core's training harness on a tiny float64 DEQ recipe (tests/core/harness_recipe.py): a kill -9 in the
+middle of a run followed by --resume ends with the weights of an uninterrupted run; two gloo processes keep
+identical replicas equal to the one-process run with the same global batch; resume, budget and --init rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from deq.core.checkpoint import load_checked
+from deq.core.errors import DeqError
+from deq.core.weights import read_weights
+
+SCRIPT = Path(__file__).with_name("harness_recipe.py")
+
+
+def _run(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *argv], capture_output=True, text=True, timeout=timeout)
+
+
+def _model(out: Path) -> dict[str, torch.Tensor]:
+    return load_checked(out / "checkpoint.pt")["model"]
+
+
+def _fit(tmp_path: Path, *argv: str) -> None:
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        from harness_recipe import TinyRecipe
+
+        from deq.core.training import main_for
+
+        main_for(TinyRecipe, list(argv), "tiny", "")
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+
+
+def test_kill_9_mid_run_then_resume_gives_the_uninterrupted_weights(tmp_path):
+    common = ["--steps", "12", "--ckpt-every", "1", "--log-every", "1", "--noise", "0.1", "--no-progress"]
+    full = _run(*common, "--out", str(tmp_path / "full"))
+    assert full.returncode == 0, full.stderr[-3000:]
+
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), *common, "--sleep", "0.25", "--out", str(out)])
+    log = out / "log.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not log.exists() or log.read_text().count("\n") < 5):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    stopped_at = int(load_checked(out / "checkpoint.pt")["step"])
+    assert 0 < stopped_at < 12  # killed in the middle of the run
+    resumed = _run(*common, "--sleep", "0.25", "--resume", "--out", str(out))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    a, b = _model(tmp_path / "full"), _model(out)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads(log.read_text().splitlines()[-1])["step"] == 12
+    assert read_weights(out / "weights.pt")["provenance"]["steps"] == 12
+
+
+def test_two_gloo_processes_match_one_process_with_the_same_global_batch(tmp_path):
+    one = _run("--steps", "3", "--no-progress", "--out", str(tmp_path / "one"))
+    assert one.returncode == 0, one.stderr[-3000:]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(SCRIPT)]
+    two = subprocess.run(
+        [*cmd, "--steps", "3", "--no-progress", "--out", str(tmp_path / "two")], capture_output=True, text=True, timeout=600
+    )
+    assert two.returncode == 0, two.stderr[-4000:]
+    a, b = _model(tmp_path / "one"), _model(tmp_path / "two")
+    assert all(torch.allclose(a[k], b[k], rtol=1e-8, atol=1e-10) for k in a)
+    prov = read_weights(tmp_path / "two" / "weights.pt")["provenance"]
+    assert prov["processes"] == 2 and prov["batch"] == 4
+
+
+def test_resume_rules(tmp_path):
+    out = str(tmp_path / "run")
+    with pytest.raises(DeqError, match="no checkpoint to resume from"):
+        _fit(tmp_path, "--steps", "2", "--resume", "--out", out, "--no-progress")
+    _fit(tmp_path, "--steps", "2", "--out", out, "--no-progress")
+    with pytest.raises(DeqError, match="exists: pass --resume"):
+        _fit(tmp_path, "--steps", "4", "--out", out, "--no-progress")
+    with pytest.raises(DeqError, match=r"other options \(\['lr'\]\)"):
+        _fit(tmp_path, "--steps", "4", "--lr", "0.5", "--resume", "--out", out, "--no-progress")
+    _fit(tmp_path, "--steps", "4", "--resume", "--out", out, "--no-progress")  # more steps may be asked for
+    assert load_checked(tmp_path / "run" / "checkpoint.pt")["step"] == 4
+
+
+def test_budget_stops_with_a_checkpoint_and_init_starts_a_new_phase(tmp_path):
+    _fit(tmp_path, "--steps", "50", "--sleep", "0.05", "--minutes", "0.002", "--out", str(tmp_path / "a"), "--no-progress")
+    ck = load_checked(tmp_path / "a" / "checkpoint.pt")
+    assert 0 < ck["step"] < 50
+    first = read_weights(tmp_path / "a" / "weights.pt")
+    _fit(
+        tmp_path,
+        "--steps",
+        "1",
+        "--lr",
+        "0",
+        "--init",
+        str(tmp_path / "a" / "weights.pt"),
+        "--out",
+        str(tmp_path / "b"),
+        "--no-progress",
+    )
+    second = read_weights(tmp_path / "b" / "weights.pt")
+    assert all(torch.equal(first["state_dict"][k], second["state_dict"][k]) for k in first["state_dict"])
+    assert second["provenance"]["init"]["provenance"]["steps"] == ck["step"]

@@ -1,0 +1,55 @@
+"""The one list of model configurations that drives the property tests of every registered model
+(tests/integration/test_models.py), like the operators' ``Case`` list: adding a model to the suite is adding
+one :class:`ModelCase` to ``CASES``, and every registered model must have one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+
+@dataclass(frozen=True)
+class ModelCase:
+    """One model configuration on a tiny problem.
+
+    Attributes:
+        name: the registered model name.
+        options: keywords of ``registry.create("model", name, **options)`` (JSON-able: they are the weights config).
+        problem: ``() -> (y, operator, x_shape)``: a measurement, its operator and the shape of the reconstruction.
+        learned: the model has trainable parameters that a training forward pass must reach.
+        dtype: the precision of the problem (the model is cast to it).
+    """
+
+    name: str
+    options: dict[str, Any]
+    problem: Callable[[], tuple[torch.Tensor, Any, tuple[int, ...]]]
+    learned: bool = True
+    dtype: torch.dtype = torch.float32
+    id: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", self.name)
+
+
+def sci_problem() -> tuple[torch.Tensor, Any, tuple[int, ...]]:
+    from deq.operators.sci import CACTI
+
+    g = torch.Generator().manual_seed(0)
+    video = torch.rand(2, 1, 4, 12, 12, generator=g)
+    op = CACTI((torch.rand(4, 12, 12, generator=g) > 0.5).float())
+    return op(video), op, tuple(video.shape)
+
+
+TINY_SOLVER = {"max_iter": 4, "tol": 1e-3, "backward_max_iter": 4, "warn_unconverged": False}
+
+CASES = [
+    ModelCase("gap-tv", {"n_iter": 3}, sci_problem, learned=False),
+    ModelCase("pnp-gap", {"sigmas": [0.1], "iters": [2]}, sci_problem, learned=False),
+    ModelCase("pnp-admm", {"sigmas": [0.1], "iters": [2]}, sci_problem, learned=False),
+    ModelCase("de-gap", {"denoiser_options": {"depth": 2, "width": 4}, "solver": TINY_SOLVER}, sci_problem, id="de-gap"),
+    ModelCase("de-rnn", {"width": 3, "solver": TINY_SOLVER}, sci_problem),
+]

@@ -1,0 +1,91 @@
+"""The DE-GAP / DE-RNN recipe on deq-core's harness: stages, resume, new phases with --init, DE-RNN, real-video
+folders and the Jacobian term. (The harness itself is tested in tests/core/test_training.py.)"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from deq.core.errors import DeqError, WeightsError
+from deq.models.sci.train import main as train_main
+from deq.models.sci.weights import load_weights
+from deq.operators.sci import CACTI
+
+TINY = ["--size", "16", "--frames", "4", "--batch", "1", "--max-iter", "3", "--val-clips", "1", "--no-progress"]
+TINY_NET = ["--denoiser-options", json.dumps({"depth": 2, "width": 4})]
+
+
+@pytest.fixture
+def synthetic(shared_data):
+    data_dir = shared_data("natural/DnCNN_Train400").parent.parent
+    return ["--data-dir", str(data_dir), "--val-images", "2", *TINY]
+
+
+def _reconstructs(model) -> bool:
+    op = CACTI((torch.rand(4, 16, 16) > 0.5).float())
+    return model.reconstruct(op(torch.rand(1, 1, 4, 16, 16)), op).shape == (1, 1, 4, 16, 16)
+
+
+def test_stages_resume_and_a_new_phase_keep_their_provenance(tmp_path, synthetic):
+    run = [*synthetic, *TINY_NET, "--pretrain-steps", "2", "--ckpt-every", "1", "--out", str(tmp_path / "a")]
+    assert train_main([*run, "--steps", "2"]) == 0  # stage 1 only
+    assert train_main([*run, "--steps", "3", "--resume"]) == 0  # one equilibrium step more
+    model = load_weights(tmp_path / "a" / "weights.pt")
+    prov = model.provenance
+    assert prov["steps"] == 3 and "val_psnr" in prov["metrics"]["validation"] and "held out" in prov["data"]
+    assert _reconstructs(model) and model.solver_config.warn_unconverged  # training's warnings-off is not stored
+
+    phase2 = [*synthetic, *TINY_NET, "--pretrain-steps", "0", "--steps", "1", "--lr", "0"]
+    assert train_main([*phase2, "--init", str(tmp_path / "a" / "weights.pt"), "--out", str(tmp_path / "b")]) == 0
+    second = load_weights(tmp_path / "b" / "weights.pt")
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), second.state_dict().values()))
+    assert second.provenance["init"]["provenance"]["steps"] == 3
+    with pytest.raises(DeqError, match="this run builds"):  # --init of another network
+        train_main([*phase2, "--radius", "2", "--init", str(tmp_path / "a" / "weights.pt"), "--out", str(tmp_path / "c")])
+
+
+def test_recipe_trains_dernn_and_its_weights_load_only_as_dernn(tmp_path, synthetic):
+    from deq.models.sci.dernn import DERNN
+
+    argv = [*synthetic, "--model", "de-rnn", "--rnn-options", json.dumps({"width": 3}), "--pretrain-steps", "1"]
+    assert train_main([*argv, "--steps", "2", "--out", str(tmp_path)]) == 0
+    model = load_weights(tmp_path / "weights.pt", model="de-rnn")
+    assert isinstance(model, DERNN) and model.map.rnn.width == 3 and model.provenance["steps"] == 2
+    assert _reconstructs(model)
+    with pytest.raises(WeightsError, match="holds the weights of model 'de-rnn'"):
+        load_weights(tmp_path / "weights.pt", model="de-gap")
+
+
+def test_jacobian_regularisation_enters_the_gradient(tmp_path, synthetic):
+    """``--jac-reg`` adds c ||J_f||_F^2/n to the stage-2 loss: from the same start, the same clip and the same
+    solve, the step with c > 0 moves the weights elsewhere than the step with c = 0, and the term is logged."""
+    base = [*synthetic, *TINY_NET, "--log-every", "1"]
+    assert train_main([*base, "--pretrain-steps", "1", "--steps", "1", "--out", str(tmp_path / "start")]) == 0
+    states, logs = [], []
+    for c in ("0", "10"):
+        out = tmp_path / f"c{c}"
+        run = [*base, "--pretrain-steps", "0", "--steps", "1", "--init", str(tmp_path / "start" / "weights.pt")]
+        assert train_main([*run, "--jac-reg", c, "--out", str(out)]) == 0
+        states.append(load_weights(out / "weights.pt").state_dict())
+        logs.append(json.loads((out / "log.jsonl").read_text().splitlines()[-1]))
+    assert any(not torch.equal(states[0][k], states[1][k]) for k in states[0])
+    assert logs[0]["jac"] == 0.0 and logs[1]["jac"] > 0.0
+
+
+def test_recipe_trains_on_video_folders(tmp_path):
+    g = np.random.default_rng(0)
+    for v in range(3):
+        folder = tmp_path / "videos" / f"v{v}"
+        folder.mkdir(parents=True)
+        for f in range(6):
+            Image.fromarray(g.integers(0, 255, (20, 24), dtype=np.uint8)).save(folder / f"{f:05d}.png")
+    argv = ["--videos", str(tmp_path / "videos"), "--val-videos", "1", *TINY, *TINY_NET, "--pretrain-steps", "1"]
+    assert train_main([*argv, "--steps", "2", "--out", str(tmp_path / "run")]) == 0
+    meta = json.loads((tmp_path / "run" / "weights.json").read_text())["provenance"]
+    assert "first 2 videos; last 1 held out" in meta["data"] and meta["steps"] == 2
+    with pytest.raises(ValueError, match="leaves no training videos"):
+        train_main([*argv, "--val-videos", "3", "--steps", "1", "--out", str(tmp_path / "run2")])
