@@ -209,17 +209,19 @@ def de_gap(
     denoiser: str | None = None,
     denoiser_options: dict[str, Any] | None = None,
     radius: int | None = None,
+    denoiser_sigma: float | None = None,
     solver: dict[str, Any] | None = None,
 ) -> nn.Module:
     """DE-GAP (:class:`deq.models.sci.degap.DEGAP`). With ``pretrained`` the shipped weights or the file
     ``weights`` (``solver`` overrides stored solver settings); else a fresh network: deq-priors' image denoiser
     ``denoiser`` with ``denoiser_options`` on ``2 radius + 1``-frame windows (default: the shipped architecture,
-    :data:`~deq.models.sci.weights.DEFAULT_DENOISER`), solver settings ``solver`` over
+    :data:`~deq.models.sci.weights.DEFAULT_DENOISER`), ``denoiser_sigma`` the fixed noise level given to a
+    noise-conditioned denoiser (DE-GAP-FFDnet), solver settings ``solver`` over
     :data:`~deq.models.sci.degap.SCI_SOLVER`."""
     from deq.models.sci.degap import DEGAP
     from deq.models.sci.weights import DEFAULT_DENOISER, DEFAULT_DENOISER_OPTIONS, DEFAULT_RADIUS, build_denoiser
 
-    fixed = {"denoiser": denoiser, "denoiser_options": denoiser_options, "radius": radius}
+    fixed = {"denoiser": denoiser, "denoiser_options": denoiser_options, "radius": radius, "denoiser_sigma": denoiser_sigma}
     trained = _pretrained("de-gap", pretrained, weights, solver, fixed)
     if trained is not None:
         return trained
@@ -227,7 +229,7 @@ def de_gap(
     if denoiser_options is None:
         denoiser_options = DEFAULT_DENOISER_OPTIONS if name == DEFAULT_DENOISER else {}
     radius = DEFAULT_RADIUS if radius is None else radius
-    return DEGAP(build_denoiser(name, denoiser_options, radius), solver)
+    return DEGAP(build_denoiser(name, denoiser_options, radius, denoiser_sigma), solver)
 
 
 def de_rnn(

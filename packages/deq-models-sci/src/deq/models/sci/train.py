@@ -86,6 +86,21 @@ def validate(model: nn.Module, ds: Dataset, device: torch.device) -> dict[str, f
     return {"val_psnr_x0": sum(p0) / n, "val_psnr": sum(p1) / n, "val_solver_iters": sum(its) / n}
 
 
+def _load_denoiser(model: nn.Module, path: str) -> None:
+    """Start DE-GAP's image denoiser from ``path`` (a deq prior weight file or a published checkpoint); a file of
+    another network than ``--denoiser``/``--denoiser-options`` is an error naming both."""
+    from deq.core.errors import DeqError
+    from deq.priors.published import load_denoiser
+
+    source = load_denoiser(path)
+    target = model.map.denoiser
+    target = getattr(target, "denoiser", target)  # inside a FrameWindow
+    try:
+        target.load_state_dict(source.state_dict())
+    except RuntimeError as exc:
+        raise DeqError(f"--denoiser-weights {path} does not fit the --denoiser of this run: {str(exc).splitlines()[0]}") from exc
+
+
 class SCIRecipe(Recipe):
     """DE-GAP / DE-RNN training (see the module docstring)."""
 
@@ -100,6 +115,19 @@ class SCIRecipe(Recipe):
             "--denoiser-options", default=json.dumps(DEFAULT_DENOISER_OPTIONS), help="DE-GAP: the denoiser's options (JSON)"
         )
         p.add_argument("--radius", type=int, default=DEFAULT_RADIUS, help="DE-GAP: temporal half-window of the denoiser")
+        p.add_argument(
+            "--denoiser-sigma",
+            type=float,
+            default=None,
+            help="DE-GAP: fixed noise level (x/255) for a noise-conditioned denoiser",
+        )
+        p.add_argument(
+            "--denoiser-weights",
+            default=None,
+            help="DE-GAP: start the denoiser from a deq prior weight file or a published FFDNet/DnCNN checkpoint "
+            "(DE-GAP-FFDnet: --denoiser ffdnet --radius 0 --denoiser-sigma S --denoiser-weights net_gray.pth); the "
+            "run's weights are then derived from that file: keep them where --out puts them, never ship them",
+        )
         p.add_argument("--rnn-options", default="{}", help="DE-RNN: BiRNN options (JSON: width, coeff, skip)")
         p.add_argument("--videos", default="", help="train on crops of real videos in this folder (one sub-folder per video)")
         p.add_argument("--val-videos", type=int, default=2, help="with --videos: the last N videos are held out")
@@ -126,8 +154,12 @@ class SCIRecipe(Recipe):
             config = {**json.loads(o["rnn_options"]), "solver": solver}
         else:
             config = {"denoiser": o["denoiser"], "denoiser_options": json.loads(o["denoiser_options"]), "radius": o["radius"]}
+            if o["denoiser_sigma"] is not None:
+                config["denoiser_sigma"] = o["denoiser_sigma"] / 255
             config["solver"] = solver
         model = create("model", o["model"], **config)
+        if o["denoiser_weights"]:
+            _load_denoiser(model, o["denoiser_weights"])
         model.deq.config = model.solver_config.replace(warn_unconverged=False)  # training logs iterations instead
         return model, "model", o["model"], config
 
