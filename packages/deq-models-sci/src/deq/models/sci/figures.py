@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def save_grid(
     for r, (name, frames) in enumerate(rows.items()):
         label = fig.add_subplot(grid[r, 0])
         label.axis("off")
-        text = name + (f"\n{captions[name]}" if captions and name in captions else "")
+        text = "\n".join(textwrap.wrap(name, 16)) + (f"\n{captions[name]}" if captions and name in captions else "")
         label.text(0.95, 0.5, text, ha="right", va="center", fontsize=8, transform=label.transAxes)
         for c in range(cols):
             ax = fig.add_subplot(grid[r, c + 1])
