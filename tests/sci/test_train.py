@@ -111,3 +111,20 @@ def test_denoiser_weights_start_the_map_and_must_fit(tmp_path, synthetic):
     )
     with pytest.raises(DeqError, match="does not fit the --denoiser of this run"):
         train_main([*run, "--denoiser-weights", str(tmp_path / "wide.pt"), "--out", str(tmp_path / "b")])
+
+
+def test_several_compression_ratios_and_shifting_masks(tmp_path, synthetic):
+    argv = [a for a in synthetic if a not in ("--frames", "4")] + [*TINY_NET, "--pretrain-steps", "1", "--steps", "2"]
+    assert train_main([*argv, "--frames", "4,6", "--masks", "binary,shifting", "--out", str(tmp_path)]) == 0
+    prov = load_weights(tmp_path / "weights.pt").provenance
+    assert {"val_psnr_B4", "val_psnr_B6", "val_psnr"} <= set(prov["metrics"]["validation"])
+    assert "B = 4, 6-frame" in prov["data"] and "binary or shifting masks" in prov["data"]
+
+
+def test_shifting_mask_moves_one_pixel_per_frame():
+    from deq.models.sci.synthetic import random_mask
+
+    m = random_mask("shifting", 5, 6, 7, torch.Generator().manual_seed(0))
+    assert m.shape == (5, 6, 7) and torch.equal(m[1, :, :-1], m[0, :, 1:]) and 0 <= float(m.min()) < float(m.max()) <= 1
+    with pytest.raises(ValueError, match="mask kind"):
+        random_mask("dots", 2, 3, 3, torch.Generator())
