@@ -88,8 +88,7 @@ class EquilibriumModel(nn.Module):
         gradients by the configured implicit backward."""
         self.check_inputs(y, operator)
         z0 = self.initial(y, operator) if x0 is None else x0
-        with solve_scope(self.map):
-            return self.deq(z0, *self.map_inputs(y, operator))
+        return self.deq(z0, *self.map_inputs(y, operator))  # DEQ solves inside solve_scope(self)
 
     @torch.no_grad()
     def reconstruct(self, y: Tensor, operator: LinearOperator) -> Tensor:
