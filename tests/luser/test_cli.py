@@ -120,3 +120,14 @@ def test_bench_cost_section_counts_operator_calls(tmp_path, shared_data):
     rows = {tuple(c.strip() for c in line.split("|")[1:3]): line for line in text.splitlines() if line.startswith("| ct |")}
     calls = {model: int(line.split("|")[-2]) for (_, model), line in rows.items()}
     assert calls["DEQ4IP"] > calls["LUSER-DW"] == calls["LUSER-SW"] == calls["LU-DnCNN"] == 17
+
+
+def test_training_memory_per_sample_lu_dncnn_above_luser():
+    """Table 3's ordering: the unrolled DnCNN keeps every stage's activations, LUSER only one shallow block's graph
+    per stage (implicit gradient); per-sample memory is the slope between batch 1 and 4, the fixed part apart."""
+    from deq.models.luser.bench import training_memory
+
+    lu, lu_fixed, lu_params = training_memory("lu-dncnn", "ct", 16)
+    dw, _, dw_params = training_memory("luser-dw", "ct", 16)
+    assert (lu_params, dw_params) == (556_033, 751_625)
+    assert lu > 2 * dw > 0 and lu_fixed >= 0

@@ -195,19 +195,25 @@ def _fresh(name: str, task: str) -> nn.Module:
     return model
 
 
+def training_memory(name: str, task: str, size: int) -> tuple[float, float, int]:
+    """Peak tensor memory of one training step of an untrained ``name`` on ``task`` at ``size`` x ``size``:
+    ``(bytes per sample, fixed bytes, parameters)``, per sample = the slope between batch 1 and batch 4."""
+    model = _fresh(name, task)
+    params = sum(p.numel() for p in model.parameters())
+    step1, step4 = _training_step(model, task, size, 1), _training_step(model, task, size, 4)
+    step1()  # warm-up: lazily built tensors (spectral-norm vectors, converted operator weights)
+    m1, m4 = peak_memory(step1), peak_memory(step4)
+    slope = max((m4 - m1) / 3, 1.0)
+    return slope, max(m1 - slope, 0.0), params
+
+
 def memory(size: int, tasks: tuple[str, ...]) -> tuple[str, dict[str, dict[str, float]]]:
     """Section 2 (Table 3): parameters, per-sample training memory at ``size``, implied batches and ratios."""
     rows, per_sample = [], {}
     for task in [t for t in tasks if t != "mri8x"]:  # 8x MRI has the 4x networks and operator cost
         key = "mri" if task.startswith("mri") else task
         for name in MODELS:
-            model = _fresh(name, task)
-            params = sum(p.numel() for p in model.parameters())
-            step1, step4 = _training_step(model, task, size, 1), _training_step(model, task, size, 4)
-            step1()  # warm-up: lazily built tensors (spectral-norm vectors, converted operator weights)
-            m1, m4 = peak_memory(step1), peak_memory(step4)
-            slope = max((m4 - m1) / 3, 1.0)
-            fixed = max(m1 - slope, 0.0)
+            slope, fixed, params = training_memory(name, task, size)
             per_sample.setdefault(task, {})[name] = slope
             fits = [str(max(int((gb * 2**30 - fixed) // slope), 0)) for gb in BUDGETS_GB]
             paper = PAPER_TABLE3[key][name]
@@ -348,7 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None, help="benchmark data root (default: DEQ_DATA or ../shared/data)")
     parser.add_argument("--tasks", default="deblur,ct,mri4x,mri8x", help="tasks to run (comma-separated)")
     parser.add_argument("--limit", type=int, default=None, help="test images per task (default: all)")
-    parser.add_argument("--memory-size", type=int, default=64, help="image size of the training-memory measurement")
+    parser.add_argument(
+        "--memory-size", type=int, default=32, help="image size of the training-memory measurement (default: the training size)"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timing repeats (median)")
     parser.add_argument("--sections", default="accuracy,memory,cost", help="which sections to run (comma-separated)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
