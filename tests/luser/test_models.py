@@ -64,8 +64,8 @@ def _denoising_problem(channels: int = 1, size: int = 8, dtype=torch.float64):
 
 
 def test_untrained_models_start_as_landweber_steps():
-    """The zero-initialised last normalisation makes every prox the identity: an untrained LU model is K
-    Landweber steps x_{k+1} = x_k + lambda A^T (y - A x_k)."""
+    """The identity start (LU-DnCNN: zero last conv; LUSER: zero last GroupNorm weight) makes every prox the
+    identity: an untrained LU model is K Landweber steps x_{k+1} = x_k + lambda A^T (y - A x_k)."""
     task = get_task("ct")
     x = torch.rand(1, 1, 16, 16)
     op = task.operator(16)
@@ -76,6 +76,23 @@ def test_untrained_models_start_as_landweber_steps():
     for name in ("lu-dncnn", "luser-sw", "luser-dw"):
         out = create("model", name, task="ct").reconstruct(y, op)
         assert torch.allclose(out, ref, atol=1e-5), name
+
+
+def test_lu_dncnn_trains_its_dncnn_from_the_identity_start():
+    """Every DnCNN layer gets gradient once the zero last conv has moved (a zero batch-norm weight before the last
+    ReLU would freeze the whole network: ReLU's gradient at 0 is 0)."""
+    task = get_task("ct")
+    model = create("model", "lu-dncnn", task="ct").train()
+    x = torch.rand(2, 1, 16, 16)
+    op = task.operator(16)
+    y = task.measure(x, op, torch.Generator().manual_seed(0))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(2):
+        opt.zero_grad()
+        nn.functional.mse_loss(model(y, op)[0], x).backward()
+        opt.step()
+    dead = [n for n, p in model.named_parameters() if "prox" in n and (p.grad is None or not p.grad.abs().sum() > 0)]
+    assert not dead, dead
 
 
 def test_unrolled_returns_every_stage_and_inner_iterations():

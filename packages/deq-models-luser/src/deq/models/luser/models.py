@@ -12,10 +12,13 @@ Parameter counts (LUSER Table 3; tested): LU-DnCNN and DEQ4IP 556,033 / 557,185 
 deblurring), LUSER-SW 93,954 / 95,107 / 96,503, LUSER-DW 751,625 / 760,849 / 770,073: the networks, one step
 size and, where counted, the 3x9x9 kernel.
 
-Every prox network starts as the identity: the weight of its last normalisation layer (DnCNN's last batch norm,
-the shallow block's last GroupNorm) and the bias of its last convolution are initialised to 0 (as the
-"zero-init residual" of Goyal et al. 2017), so an untrained model is ``K`` Landweber steps (DEQ4IP: their fixed
-point) and training departs from there. The paper does not state its initialisation; this choice matters here
+Every prox network starts as the identity, so an untrained model is ``K`` Landweber steps (DEQ4IP: their fixed
+point) and training departs from there. LU-DnCNN's last convolution is initialised to 0. The shallow block's last
+GroupNorm weight and last conv bias are 0 (as the "zero-init residual" of Goyal et al. 2017; the LeakyReLU after
+that norm passes gradient at 0). DEQ4IP's DnCNN (Miyato spectral norm: a zero weight has no normalisation) still
+zeroes its last batch norm's weight, which feeds a ReLU whose gradient at 0 is 0: that freezes the DnCNN, so
+DEQ4IP trains only its step size (and kernel). Known defect, to be replaced (docs/luser.md). The paper does
+not state its initialisation; this choice matters here
 because the CPU training runs are short.
 """
 
@@ -50,9 +53,12 @@ def dncnn(channels: int, spectral_norm: str | None) -> nn.Module:
     output ``v - net(v)``; ``spectral_norm="plain"`` (Miyato) for DEQ4IP."""
     from deq.priors.dncnn import DnCNN
 
-    return _identity_start(
-        DnCNN(in_channels=channels, depth=17, width=64, batch_norm=True, bias=False, residual=True, spectral_norm=spectral_norm)
-    )
+    net = DnCNN(in_channels=channels, depth=17, width=64, batch_norm=True, bias=False, residual=True, spectral_norm=spectral_norm)
+    if spectral_norm is not None:
+        return _identity_start(net)
+    with torch.no_grad():
+        [m for m in net.modules() if isinstance(m, nn.Conv2d)][-1].weight.zero_()
+    return net
 
 
 def shallow_block(channels: int, solver: dict[str, Any] | None) -> nn.Module:
