@@ -11,7 +11,6 @@ with batch norm keeps its running statistics fixed during every solve (deq-core'
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -242,12 +241,3 @@ def channels_last(model: nn.Module) -> nn.Module:
     """``model`` with its convolution weights in channels-last layout (about 1.7x faster DnCNN on one CPU thread,
     measured on 256x256 images); the values and the state dict are unchanged."""
     return model.to(memory_format=torch.channels_last)
-
-
-def describe(model: nn.Module) -> str:
-    """Where a model's denoiser comes from, for tables: its weight file and training steps when known."""
-    prov = getattr(model, "provenance", None) or getattr(getattr(model, "denoiser", None), "provenance", None)
-    path = getattr(model, "weights_path", None) or getattr(getattr(model, "denoiser", None), "weights_path", None)
-    if not prov:
-        return "untrained"
-    return f"{os.path.basename(str(path))}: {prov.get('steps')} steps"

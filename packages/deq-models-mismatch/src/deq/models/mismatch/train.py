@@ -29,7 +29,9 @@ from torch import Tensor, nn
 
 from deq.core.errors import DeqError
 from deq.core.images import PatchDataset
+from deq.core.jacobian import jacobian_frobenius
 from deq.core.metrics import psnr
+from deq.core.solve_scope import solve_scope
 from deq.core.training import Recipe, StepContext, main_for
 from deq.models.mismatch import data
 from deq.models.mismatch.models import MISMATCH_SOLVER, MRI_DENOISER, SR_DENOISER, channels_last
@@ -77,6 +79,12 @@ class AWGNRecipe(DenoiserRecipe):
         p.add_argument("--cosine", action="store_true", help="cosine learning-rate decay to lr/100 over --steps")
         p.add_argument("--milestones", type=int, nargs="*", default=[], help="steps at which the lr is multiplied by --gamma")
         p.add_argument("--gamma", type=float, default=0.1, help="lr factor at each milestone")
+        p.add_argument(
+            "--zero-last",
+            action="store_true",
+            help="start the last convolution at zero, i.e. the residual denoiser at the identity (the U-Net otherwise "
+            "spends its first hundreds of steps undoing a large random output and settles at the identity)",
+        )
 
     def build(self) -> tuple[nn.Module, str, str, dict[str, Any]]:
         from deq.core.cli import parse_options
@@ -85,7 +93,13 @@ class AWGNRecipe(DenoiserRecipe):
         default_name, default_opts = TASK_MODEL[self.options["task"]][1]
         name = self.options["prior"] or default_name
         config = {**(default_opts if name == default_name else {}), **parse_options(self.options["opt"])}
-        return channels_last(create("prior", name, **config)), "prior", name, config
+        model = create("prior", name, **config)
+        if self.options["zero_last"]:
+            last = [m for m in model.modules() if isinstance(m, nn.Conv2d)][-1]
+            nn.init.zeros_(last.weight)
+            if last.bias is not None:
+                nn.init.zeros_(last.bias)
+        return channels_last(model), "prior", name, config
 
     @cached_property
     def patches(self) -> PatchDataset:
@@ -139,6 +153,13 @@ class ARRecipe(Recipe):
         p.add_argument("--patch", type=int, default=48, help="sr: training crop size (divisible by the scales and by 4)")
         p.add_argument("--val-images", type=int, default=4, help="validation images (the first N of the split)")
         p.add_argument("--val-crop", type=int, default=96, help="sr: central crop of the validation images")
+        p.add_argument(
+            "--jac-reg",
+            type=float,
+            default=0.0,
+            help="weight of ||J_T(x_bar)||_F^2 / n in the loss (Hutchinson, one probe; Bai et al. 2021): keeps the map "
+            "contractive, so the fixed point the loss sees is one the solver reaches",
+        )
 
     @property
     def noise(self) -> float:
@@ -224,10 +245,18 @@ class ARRecipe(Recipe):
             y = y + self.noise * torch.randn(y.shape, generator=ctx.generator, dtype=y.dtype).to(ctx.device)
         x_bar, info = model(y, op)
         loss = 0.5 * (x_bar.float() - x).pow(2).flatten(1).sum(1).mean()  # eq. 8, mean over the batch
-        loss.backward()
+        objective, jac = loss, 0.0
+        if self.options["jac_reg"] > 0:
+            with solve_scope(model.map):
+                jac_term = jacobian_frobenius(model.map, x_bar.detach(), y, op).mean()
+            objective = loss + self.options["jac_reg"] * jac_term
+            jac = float(jac_term.detach())
+        objective.backward()
         back = getattr(info, "backward", None)
         return {
             "loss": float(loss.detach()),
+            "jac": jac,
+            "converged": float(info.converged.float().mean()),
             "psnr": float(psnr(x_bar.detach().clamp(0, 1), x).mean()),
             "iters": float(info.nstep.float().mean()),
             "back_iters": float(back.nstep.float().mean()) if back is not None else 0.0,
@@ -245,13 +274,16 @@ class ARRecipe(Recipe):
                 for s in o["scales"]
                 for k, kern in zip(o["kernels"], self.kernels)
             ]
-        out = {}
+        out, residuals = {}, []
         for key, op in problems:
             op = op.to(device)
             clean = op(x)
             y = clean + self.noise * torch.randn(clean.shape, generator=g).to(device)
-            out[key] = float(psnr(model(y, op)[0].clamp(0, 1), x).mean())
+            x_bar, info = model(y, op)
+            out[key] = float(psnr(x_bar.clamp(0, 1), x).mean())
+            residuals.append(float(info.residual.max()))
         out["val_psnr"] = sum(out.values()) / len(out)
+        out["val_max_residual"] = max(residuals)  # a trained map that no longer converges shows here
         return out
 
     def data_note(self) -> str:
