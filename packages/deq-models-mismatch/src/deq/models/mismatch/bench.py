@@ -35,7 +35,6 @@ from deq.core.bench import command_line, markdown_table, results_file, write_sec
 from deq.core.metrics import psnr, ssim
 from deq.models.mismatch import data
 from deq.models.mismatch.figures import save_image_grid
-from deq.models.mismatch.models import channels_last
 from deq.models.mismatch.weights import AR_WEIGHTS, awgn_priors, resolve
 
 #: Hu et al. Table 1 (PSNR dB at 10 / 20 / 30 %) and Table 2 (kernels 1-3)
@@ -93,7 +92,7 @@ def build(task: str, setting: Setting, ctx: Context) -> torch.nn.Module:
         model = create("model", MODEL[task], pretrained=True, weights=ctx.ar_weights[task], tau=setting.tau, solver=solver)
     else:
         model = create("model", MODEL[task], prior=setting.prior, tau=setting.tau, solver=solver)
-    return channels_last(model).eval()
+    return model.eval()
 
 
 def reconstruct(model: torch.nn.Module, ys: Sequence[Tensor], op: Any, batch: int) -> list[Tensor]:

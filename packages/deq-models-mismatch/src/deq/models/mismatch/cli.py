@@ -30,7 +30,6 @@ from deq.core.images import read_image, read_mat
 from deq.core.metrics import psnr
 from deq.models.mismatch import data
 from deq.models.mismatch.bench import MODEL, tau_ref
-from deq.models.mismatch.models import channels_last
 from deq.models.mismatch.weights import AWGN_PATTERN, available, resolve
 
 
@@ -65,7 +64,7 @@ def build_model(task: str, prior: str, tau: float | None, iters: int) -> torch.n
         if tau is None and match:
             tau = tau_ref(task, float(match.group(3)) / 255)
     model = create("model", name, **options, solver=solver, **({"tau": tau} if tau is not None else {}))
-    return channels_last(model).eval()
+    return model.eval()
 
 
 def _mri_problem(args: argparse.Namespace) -> tuple[Tensor, Any, Tensor | None]:

@@ -34,7 +34,7 @@ from deq.core.metrics import psnr
 from deq.core.solve_scope import solve_scope
 from deq.core.training import Recipe, StepContext, main_for
 from deq.models.mismatch import data
-from deq.models.mismatch.models import MISMATCH_SOLVER, MRI_DENOISER, SR_DENOISER, channels_last
+from deq.models.mismatch.models import MISMATCH_SOLVER, MRI_DENOISER, SR_DENOISER
 from deq.priors.train import DenoiserRecipe, denoising_psnr
 
 TASKS = ("mri", "sr")
@@ -99,7 +99,7 @@ class AWGNRecipe(DenoiserRecipe):
             nn.init.zeros_(last.weight)
             if last.bias is not None:
                 nn.init.zeros_(last.bias)
-        return channels_last(model), "prior", name, config
+        return model, "prior", name, config
 
     @cached_property
     def patches(self) -> PatchDataset:
@@ -206,7 +206,7 @@ class ARRecipe(Recipe):
         model.denoiser.load_state_dict(awgn["state_dict"])
         self.awgn_provenance = awgn["provenance"]
         model.deq.config = model.solver_config.replace(warn_unconverged=False)  # training logs iterations instead
-        return channels_last(model), "model", model_name, config
+        return model, "model", model_name, config
 
     @cached_property
     def training_images(self) -> list[Tensor]:
