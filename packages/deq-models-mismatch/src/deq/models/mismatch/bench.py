@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -160,9 +161,10 @@ def training_table(names: Sequence[str]) -> str:
         )
         prov = meta["provenance"]
         init = prov.get("init", {}).get("weights") if prov.get("init") else None
-        start = "from scratch" if not init else f"from {Path(init).parent.name}"
-        if meta["kind"] == "model":
-            start = "from an AWGN prior (see its data note)"
+        start = "from scratch" if not init else f"fine-tuned from run {Path(init).parent.name}"
+        parent = re.search(r"initialised from AWGN prior (\S+)", prov.get("data", ""))
+        if parent:
+            start = f"from {Path(parent.group(1)).stem}"
         val = {k: round(v, 2) for k, v in prov["metrics"]["validation"].items() if isinstance(v, float)}
         rows.append(
             (
