@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from deq.core import SolverNotConvergedWarning
 from deq.core.registry import create
 from deq.core.weights import make_provenance, save_weights
 from deq.models.mismatch import cli
@@ -32,7 +33,8 @@ def test_mri_from_measured_kspace_and_a_mask_file(shared_data, tmp_path, capsys)
     np.save(tmp_path / "k.npy", torch.fft.fft2(x, norm="ortho").numpy())  # fully sampled: the mask is applied
     prior = tiny_prior(tmp_path / "p.pt", 1)
     argv = ["mri", "--kspace", str(tmp_path / "k.npy"), "--mask", str(tmp_path / "mask.npy"), "--truth", str(image)]
-    assert cli.main([*argv, "--prior", str(prior), "--tau", "0.1", "--iters", "3", "--output", str(tmp_path / "out")]) == 0
+    with pytest.warns(SolverNotConvergedWarning, match="max_iter 3"):  # 3 iterations: the user is told
+        assert cli.main([*argv, "--prior", str(prior), "--tau", "0.1", "--iters", "3", "--output", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "PSNR start" in out and "tau 0.1" in out
     recon = np.load(tmp_path / "out" / "recon.npy")
@@ -44,7 +46,8 @@ def test_sr_from_a_simulated_image_with_a_paper_kernel(shared_data, tmp_path, ca
     shared_data("kernels/kernels_12.mat")
     prior = tiny_prior(tmp_path / "p.pt", 3)
     argv = ["sr", "--image", str(image), "--kernel", "3", "--scale", "3", "--prior", str(prior), "--iters", "2"]
-    assert cli.main([*argv, "--output", str(tmp_path / "o")]) == 0
+    with pytest.warns(SolverNotConvergedWarning, match="max_iter 2"):
+        assert cli.main([*argv, "--output", str(tmp_path / "o")]) == 0
     assert np.load(tmp_path / "o" / "recon.npy").shape == (3, 255, 255)
     assert "reconstruction" in capsys.readouterr().out
 
