@@ -3,6 +3,8 @@ beside ours, the validation search, how far each prior was trained) and the figu
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from deq.models.mismatch import bench
@@ -47,4 +49,7 @@ def test_a_tiny_run_writes_its_section_and_figures(shared_data, tmp_path, part, 
     else:
         assert "24.63" in text and "25.90" in text and "24.87 / 25.11" in text and "2 CBSD68 images" in text
         assert (tmp_path / "mismatch_sr.png").is_file()
-    assert "mri-dncnn-awgn-5" in text or "sr-unet-awgn-5" in text
+    # how far each prior was trained: the fine-tuned AWGN priors and the AR prior name the shipped file they started from
+    start = "mri-dncnn-awgn-5" if part == "mri" else "sr-unet-awgn-5"
+    assert f"| fine-tuned from {start} |" in text and f"| from {start} |" in text
+    assert re.search(r"val_max_residual \d\.\de-\d\d", text)  # not rounded to 0.00

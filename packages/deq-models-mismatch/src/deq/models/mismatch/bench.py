@@ -36,7 +36,7 @@ from deq.core.bench import command_line, markdown_table, results_file, write_sec
 from deq.core.metrics import psnr, ssim
 from deq.models.mismatch import data
 from deq.models.mismatch.figures import save_image_grid
-from deq.models.mismatch.weights import AR_WEIGHTS, awgn_priors, resolve
+from deq.models.mismatch.weights import AR_WEIGHTS, available, awgn_priors, resolve
 
 #: Hu et al. Table 1 (PSNR dB at 10 / 20 / 30 %) and Table 2 (kernels 1-3)
 PAPER_MRI = {"awgn": (31.37, 35.52, 37.88), "ar": (33.05, 37.48, 39.77)}
@@ -138,41 +138,50 @@ def search(
 
 def trained_tau(task: str, ctx: Context) -> float:
     """The ``tau`` the AR model was trained with (from its weight file's config)."""
-    path, _ = resolve(ctx.ar_weights[task] or AR_WEIGHTS[MODEL[task]])
-    meta = json.loads(path.with_suffix(".json").read_text()) if path.with_suffix(".json").is_file() else None
-    if meta is None:
-        from deq.core.weights import read_weights
+    return float(_metadata(ctx.ar_weights[task] or AR_WEIGHTS[MODEL[task]])["config"]["tau"])
 
-        meta = read_weights(path)
-    return float(meta["config"]["tau"])
+
+def _metadata(name: str) -> dict[str, Any]:
+    """The metadata (kind, name, config, provenance) of a shipped weight name or file, from its JSON twin if any."""
+    from deq.core.weights import read_weights
+
+    path, hint = resolve(name)
+    twin = path.with_suffix(".json")
+    return json.loads(twin.read_text()) if twin.is_file() else read_weights(path, how_to_obtain=hint)
+
+
+def _start(prov: dict[str, Any]) -> str:
+    """Where a training run started: from scratch, from an AWGN prior (AR runs) or from another run's weights
+    (``--init``), named by the shipped file trained by the same command where there is one."""
+    parent = re.search(r"initialised from AWGN prior (\S+)", prov.get("data", ""))
+    if parent:
+        return f"from {Path(parent.group(1)).stem}"
+    init = prov.get("init")
+    if not init:
+        return "from scratch"
+    command = init.get("provenance", {}).get("command")
+    twins = [n for n in available() if command and _metadata(n)["provenance"].get("command") == command]
+    return f"fine-tuned from {twins[0] if twins else Path(init['weights']).parent.name}"
+
+
+def _metric(key: str, value: float) -> str:
+    return f"{key} {value:.1e}" if "residual" in key else f"{key} {value:.2f}"
 
 
 def training_table(names: Sequence[str]) -> str:
     """How far each weight file used was trained (from its provenance)."""
-    from deq.core.weights import read_weights
-
     rows = []
     for name in dict.fromkeys(names):
-        path, hint = resolve(name)
-        meta = (
-            json.loads(path.with_suffix(".json").read_text())
-            if path.with_suffix(".json").is_file()
-            else read_weights(path, how_to_obtain=hint)
-        )
+        meta = _metadata(name)
         prov = meta["provenance"]
-        init = prov.get("init", {}).get("weights") if prov.get("init") else None
-        start = "from scratch" if not init else f"fine-tuned from run {Path(init).parent.name}"
-        parent = re.search(r"initialised from AWGN prior (\S+)", prov.get("data", ""))
-        if parent:
-            start = f"from {Path(parent.group(1)).stem}"
-        val = {k: round(v, 2) for k, v in prov["metrics"]["validation"].items() if isinstance(v, float)}
+        val = ", ".join(_metric(k, v) for k, v in prov["metrics"]["validation"].items() if isinstance(v, float))
         rows.append(
             (
-                path.stem,
+                resolve(name)[0].stem,
                 f"{meta['kind']} {meta['name']}",
                 prov["steps"],
                 f"{prov['wall_seconds'] / 60:.1f}",
-                start,
+                _start(prov),
                 val,
                 f"`{prov['command']}`",
             )
