@@ -78,11 +78,13 @@ def test_untrained_models_start_as_landweber_steps():
         assert torch.allclose(out, ref, atol=1e-5), name
 
 
-def test_lu_dncnn_trains_its_dncnn_from_the_identity_start():
-    """Every DnCNN layer gets gradient once the zero last conv has moved (a zero batch-norm weight before the last
-    ReLU would freeze the whole network: ReLU's gradient at 0 is 0)."""
+@pytest.mark.parametrize("name", ["lu-dncnn", "deq4ip"])
+def test_the_dncnn_trains_from_its_start(name):
+    """Every DnCNN layer gets gradient: LU-DnCNN once its zero last conv has moved, DEQ4IP from its small last
+    batch-norm gain at once (a zero batch-norm weight before the last ReLU would freeze the whole network:
+    ReLU's gradient at 0 is 0)."""
     task = get_task("ct")
-    model = create("model", "lu-dncnn", task="ct").train()
+    model = create("model", name, task="ct").train()
     x = torch.rand(2, 1, 16, 16)
     op = task.operator(16)
     y = task.measure(x, op, torch.Generator().manual_seed(0))
@@ -91,8 +93,9 @@ def test_lu_dncnn_trains_its_dncnn_from_the_identity_start():
         opt.zero_grad()
         nn.functional.mse_loss(model(y, op)[0], x).backward()
         opt.step()
-    dead = [n for n, p in model.named_parameters() if "prox" in n and (p.grad is None or not p.grad.abs().sum() > 0)]
-    assert not dead, dead
+    params = [(n, p) for n, p in model.named_parameters() if "prox" in n or "denoiser" in n]
+    dead = [n for n, p in params if p.grad is None or not p.grad.abs().sum() > 0]
+    assert len(params) > 30 and not dead, dead
 
 
 def test_unrolled_returns_every_stage_and_inner_iterations():

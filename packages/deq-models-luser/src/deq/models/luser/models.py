@@ -15,11 +15,11 @@ size and, where counted, the 3x9x9 kernel.
 Every prox network starts as the identity, so an untrained model is ``K`` Landweber steps (DEQ4IP: their fixed
 point) and training departs from there. LU-DnCNN's last convolution is initialised to 0. The shallow block's last
 GroupNorm weight and last conv bias are 0 (as the "zero-init residual" of Goyal et al. 2017; the LeakyReLU after
-that norm passes gradient at 0). DEQ4IP's DnCNN (Miyato spectral norm: a zero weight has no normalisation) still
-zeroes its last batch norm's weight, which feeds a ReLU whose gradient at 0 is 0: that freezes the DnCNN, so
-DEQ4IP trains only its step size (and kernel). Known defect, to be replaced (docs/luser.md). The paper does
-not state its initialisation; this choice matters here
-because the CPU training runs are short.
+that norm passes gradient at 0). DEQ4IP's DnCNN cannot start from a zero last convolution (Miyato's spectral
+norm divides by the weight's norm) nor from a zero last batch-norm weight (it feeds a ReLU, whose gradient at 0
+is 0: the whole DnCNN would stay frozen), so its last batch-norm weight starts at :data:`DEQ4IP_START_GAIN`: the
+residual starts small and every layer gets gradient (tested). The paper does not state its initialisation; this
+choice matters here because the CPU training runs are short.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from deq.models.luser.unrolled import LoopUnrolled
 
 #: registry names -> whether the paper counts the learned blur kernel in deblurring (Table 3)
 MODELS = {"lu-dncnn": True, "deq4ip": True, "luser-sw": True, "luser-dw": False}
+#: DEQ4IP's DnCNN: the starting weight of its last batch norm (see the module docstring)
+DEQ4IP_START_GAIN = 0.01
 #: the shallow blocks' inner solve (Anderson, LUSER sec. 3; implicit gradient)
 LUSER_SOLVER = {
     "solver": "anderson",
@@ -54,10 +56,11 @@ def dncnn(channels: int, spectral_norm: str | None) -> nn.Module:
     from deq.priors.dncnn import DnCNN
 
     net = DnCNN(in_channels=channels, depth=17, width=64, batch_norm=True, bias=False, residual=True, spectral_norm=spectral_norm)
-    if spectral_norm is not None:
-        return _identity_start(net)
     with torch.no_grad():
-        [m for m in net.modules() if isinstance(m, nn.Conv2d)][-1].weight.zero_()
+        if spectral_norm is not None:
+            [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)][-1].weight.fill_(DEQ4IP_START_GAIN)
+        else:
+            [m for m in net.modules() if isinstance(m, nn.Conv2d)][-1].weight.zero_()
     return net
 
 
