@@ -10,7 +10,7 @@ import pytest
 
 from deq.core.registry import Registry
 
-DISTRIBUTIONS = ("deq-core", "deq-operators", "deq-priors", "deq-models-sci")
+DISTRIBUTIONS = ("deq-core", "deq-operators", "deq-priors", "deq-models-sci", "deq-models-hsi")
 
 
 def test_deq_is_a_namespace_spanning_the_distributions():
