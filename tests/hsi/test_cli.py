@@ -32,7 +32,7 @@ def test_denoises_a_users_cube_and_writes_mat_and_png(tiny_runs, user_cube, tmp_
     printed = capsys.readouterr().out
     assert "PSNR" in printed and "SAM" in printed and "24 x 20 x 31 cube" in printed
     saved = scipy.io.loadmat(out / "denoised.mat")
-    assert saved["denoised"].shape == (24, 20, 31) and float(saved["scale"]) > 0 and (out / "denoised.png").is_file()
+    assert saved["denoised"].shape == (24, 20, 31) and saved["scale"].item() > 0 and (out / "denoised.png").is_file()
 
 
 def test_baselines_take_the_noise_level(tiny_runs, user_cube, tmp_path, capsys):

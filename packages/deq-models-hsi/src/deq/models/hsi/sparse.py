@@ -46,16 +46,18 @@ def omp_codes(
     return np.asarray(codes).reshape(d.shape[1], y.shape[1])
 
 
-def lasso_codes(dictionary: Tensor | np.ndarray, signals: Tensor | np.ndarray, alpha: float) -> np.ndarray:
+def lasso_codes(
+    dictionary: Tensor | np.ndarray, signals: Tensor | np.ndarray, alpha: float, n_jobs: int | None = None
+) -> np.ndarray:
     """Lasso codes ``(M, P)``: ``argmin_g 1/2 ||y - D g||_2^2 + alpha ||g||_1`` for every column ``y`` of ``signals``
     (LARS; scikit-learn's ``sparse_encode`` divides its ``alpha`` by ``d`` to match its ``1/(2d)`` data term, so
-    ``alpha`` here is the weight of the plain objective)."""
+    ``alpha`` here is the weight of the plain objective). ``n_jobs``: scikit-learn's parallel chunks of signals."""
     from sklearn.decomposition import sparse_encode
 
     if alpha <= 0:
         raise ValueError(f"lasso_codes: alpha must be positive, got {alpha}")
     d, y = _f64(dictionary), _f64(signals)
-    return sparse_encode(y.T, d.T, algorithm="lasso_lars", alpha=alpha, max_iter=10 * d.shape[0]).T
+    return sparse_encode(y.T, d.T, algorithm="lasso_lars", alpha=alpha, max_iter=10 * d.shape[0], n_jobs=n_jobs).T
 
 
 def centroid_support(dictionary: Tensor, signals: Tensor, size: int, method: str = "omp") -> Tensor:

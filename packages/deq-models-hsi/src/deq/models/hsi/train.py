@@ -96,7 +96,7 @@ class HSIRecipe(Recipe):
             "--prior-weights", default=None, help="the pretrained hsi-cnn (deq train hsi --model hsi-cnn); models only"
         )
         p.add_argument(
-            "--prior-options", default=json.dumps(PRIOR_OPTIONS), help="options of the hsi-cnn (JSON; the paper's by default)"
+            "--prior-options", default="{}", help="options of the hsi-cnn over PRIOR_OPTIONS (JSON, e.g. '{\"width\": 32}')"
         )
         p.add_argument("--block", type=int, default=BLOCK, help="block side n of the training crops")
         p.add_argument("--sigmas", type=int, nargs="+", default=list(SIGMAS), help="noise levels (0-255) drawn per crop")
@@ -133,7 +133,7 @@ class HSIRecipe(Recipe):
 
         o = self.options
         if o["model"] == PRIOR:
-            config = {"in_channels": BANDS, **json.loads(o["prior_options"])}
+            config = {"in_channels": BANDS, **PRIOR_OPTIONS, **json.loads(o["prior_options"])}
             return create("prior", PRIOR, **config), "prior", PRIOR, config
         if not o["dictionary"] or not o["prior_weights"]:
             raise ValueError(f"--model {o['model']} trains end to end from --dictionary and --prior-weights; give both")
