@@ -17,6 +17,7 @@ PACKAGES = (
     "./packages/deq-operators[all]",
     "./packages/deq-priors",
     "./packages/deq-models-sci",
+    "./packages/deq-models-hsi",
 )
 
 
