@@ -10,7 +10,7 @@ import torch
 
 from deq.core.errors import DeqError
 from deq.core.weights import read_weights
-from deq.models.hsi.train import SUPPORT_CHOICES
+from deq.models.hsi.train import B_CHOICES, SUPPORT_CHOICES
 from deq.models.hsi.train import main as train_main
 from deq.models.hsi.weights import load_dictionary, load_model
 from deq.operators.simple import Denoising
@@ -38,13 +38,15 @@ def test_model_runs_record_their_sources_and_reconstruct(tiny_runs):
         assert torch.equal(model.dictionary(), load_dictionary(tiny_runs / FOLD / "dict" / "weights.pt"))
         assert model.reconstruct(cube, Denoising()).shape == cube.shape
     chosen = load_model("deq-fast-sc", tiny_runs / FOLD / "deq-fast-sc" / "weights.pt")
-    assert chosen.support in SUPPORT_CHOICES and "support size chosen on the validation rows" in chosen.provenance["data"]
+    config = read_weights(tiny_runs / FOLD / "deq-fast-sc" / "weights.pt")["config"]
+    assert chosen.support == config["support"] in SUPPORT_CHOICES and config["b"] in B_CHOICES
+    assert "starting values chosen on the validation rows" in chosen.provenance["data"]
 
 
 def test_resume_continues_the_run(tiny_runs, tmp_path):
     fold = tiny_runs / FOLD
     argv = [
-        *("--model", "du-fast-sc", "--held-out", FOLD, "--support", "4", *TINY_E2E),
+        *("--model", "du-fast-sc", "--held-out", FOLD, "--support", "4", "--b", "4", *TINY_E2E),
         *("--dictionary", str(fold / "dict" / "weights.pt"), "--prior-weights", str(fold / "cnn" / "weights.pt")),
         *("--out", str(tmp_path / "r"), "--ckpt-every", "1"),
     ]

@@ -18,7 +18,9 @@ level (fixed noise); the test scene is never seen.
   (fixed) and the pretrained CNN ``--prior-weights``, trained end to end on ``min ||D G - X||^2`` (eq. 13, 31; the
   unrolled models through their K = 10 stages with a full graph, the equilibrium models by the implicit gradient of
   eq. 24-26 with Anderson, ``--max-iter`` iterations forward and backward). The paper: Adam, lr 1e-4, batch 16,
-  100 epochs. ``b`` and ``mu`` (stored as logarithms) learn at ``--penalty-lr``.
+  100 epochs. ``b`` and ``mu`` (stored as logarithms) learn at ``--penalty-lr``. Their starting values and the
+  fast models' support size, where given as 0 (the default), are the best of a small grid for the *untrained*
+  model (K-SVD dictionary and pretrained CNN plugged in) on the validation rows: a plug-and-play start.
 
 Everything else (DDP, ``--resume``, ``--minutes``, ``--init``, provenance in ``OUT/weights.pt``) is deq-core's harness.
 """
@@ -26,6 +28,7 @@ Everything else (DDP, ``--resume``, ``--minutes``, ``--init``, provenance in ``O
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from functools import cached_property
@@ -43,8 +46,10 @@ from deq.models.hsi.weights import MODELS
 
 PRIOR = "hsi-cnn"
 DATASET_LENGTH = 2**31 - 1
-#: support sizes tried by ``--support 0`` (each ``<= d = 31``)
-SUPPORT_CHOICES = (4, 8, 12, 16, 24)
+#: the starting values tried where ``--b``, ``--mu`` or ``--support`` is 0 (chosen on the validation rows)
+B_CHOICES = (1.0, 4.0, 16.0)
+MU_CHOICES = (0.01, 0.1)
+SUPPORT_CHOICES = (4, 8, 16, 24)
 
 
 def denoise(model: nn.Module, noisy: Tensor, block: int) -> Tensor:
@@ -104,11 +109,16 @@ class HSIRecipe(Recipe):
             "--support",
             type=int,
             default=0,
-            help=f"fast models: atoms per block; 0 (default): the best of {list(SUPPORT_CHOICES)} on the validation rows",
+            help=f"fast models: atoms per block; 0 (default): chosen from {list(SUPPORT_CHOICES)} on the validation rows",
         )
         p.add_argument("--support-method", choices=("omp", "lasso"), default="omp", help="fast models: support of the centroid")
-        p.add_argument("--b", type=float, default=None, help="initial penalty b (default: the model's)")
-        p.add_argument("--mu", type=float, default=None, help="full models: initial sparsity weight mu (default: the model's)")
+        p.add_argument("--b", type=float, default=0.0, help=f"initial penalty b; 0 (default): chosen from {list(B_CHOICES)}")
+        p.add_argument(
+            "--mu",
+            type=float,
+            default=0.0,
+            help=f"full models: initial sparsity weight mu; 0 (default): chosen from {list(MU_CHOICES)}",
+        )
         p.add_argument("--max-iter", type=int, default=HSI_SOLVER.max_iter, help="equilibrium models: Anderson iterations")
         p.add_argument("--penalty-lr", type=float, default=1e-2, help="learning rate of log b and log mu")
 
@@ -116,9 +126,8 @@ class HSIRecipe(Recipe):
     def _config(self, atoms: int) -> dict[str, Any]:
         o, name = self.options, self.options["model"]
         config: dict[str, Any] = {"bands": BANDS, "atoms": atoms, "block": o["block"], "prior": json.loads(o["prior_options"])}
-        if o["b"] is not None:
-            config["b"] = o["b"]
-        if "full" in name and o["mu"] is not None:
+        config["b"] = o["b"]  # 0: chosen in build
+        if "full" in name:
             config["mu"] = o["mu"]
         if "fast" in name:
             config.update(support=o["support"], support_method=o["support_method"])  # 0: chosen in build
@@ -147,24 +156,31 @@ class HSIRecipe(Recipe):
             return model
 
         config = self._config(D.shape[1])
-        if "fast" in o["model"] and not o["support"]:
-            config["support"] = self.choose_support(lambda s: make({**config, "support": s}))
+        grid = {"b": B_CHOICES, "mu": MU_CHOICES, "support": SUPPORT_CHOICES}
+        auto = {k: grid[k] for k in ("b", "mu", "support") if k in config and not config[k]}
+        if auto:
+            config.update(self.choose_start(make, config, auto))
         return make(config), "model", o["model"], config
 
-    def choose_support(self, make: Any) -> int:
-        """``--support 0``: the support size of :data:`SUPPORT_CHOICES` whose untrained model (the K-SVD dictionary and
-        the pretrained CNN as they are) has the best mean validation PSNR over ``--sigmas``; recorded in the log."""
+    def choose_start(self, make: Any, config: dict[str, Any], grid: dict[str, tuple]) -> dict[str, Any]:
+        """The starting values (``b``, ``mu``, ``support``: those given as 0) among ``grid`` whose untrained model (the
+        K-SVD dictionary and the pretrained CNN as they are) has the best mean validation PSNR over ``--sigmas``."""
         cubes = self.fold.validation_cubes(self.settings.data_dir)
         scores = {}
-        for size in SUPPORT_CHOICES:
+        for values in itertools.product(*grid.values()):
+            choice = dict(zip(grid, values))
             psnrs = validation_psnr(
-                make(size).eval(), cubes, tuple(self.options["sigmas"]), self.options["block"], torch.device("cpu")
+                make({**config, **choice}).eval(),
+                cubes,
+                tuple(self.options["sigmas"]),
+                self.options["block"],
+                torch.device("cpu"),
             )
-            scores[size] = sum(psnrs.values()) / len(psnrs)
+            scores[json.dumps(choice)] = sum(psnrs.values()) / len(psnrs)
         best = max(scores, key=scores.get)
-        print(json.dumps({"support_choice": best, "validation_psnr_per_support": scores}), flush=True)
-        self.support_scores = scores
-        return best
+        print(json.dumps({"start": json.loads(best), "validation_psnr": scores}), flush=True)
+        self.start_scores = scores
+        return json.loads(best)
 
     def optimizer(self, model: nn.Module):
         penalties = [p for n, p in model.named_parameters() if n.startswith("map.penalties.")]
@@ -218,9 +234,9 @@ class HSIRecipe(Recipe):
             f"{self.fold.note(self.settings.data_dir)}; {o['block']}x{o['block']} crops with flips and rotations, "
             f"AWGN sigma drawn from {o['sigmas']}/255 per crop"
         )
-        if getattr(self, "support_scores", None):
-            scores = ", ".join(f"{k}: {v:.2f}" for k, v in self.support_scores.items())
-            note += f"; support size chosen on the validation rows (mean PSNR dB per size: {scores})"
+        if getattr(self, "start_scores", None):
+            scores = "; ".join(f"{k}: {v:.2f}" for k, v in self.start_scores.items())
+            note += f"; starting values chosen on the validation rows (mean PSNR dB of the untrained model: {scores})"
         if o["model"] != PRIOR:
             note += (
                 f"; dictionary {_provenance_line(o['dictionary'])}; CNN initialised from {_provenance_line(o['prior_weights'])}"
