@@ -45,7 +45,7 @@ def bench(session: nox.Session) -> None:
     the installed distributions, each writing its section of docs/benchmarks.md; posargs select them by name
     (`nox -s bench -- core priors`). Peers (TorchDEQ, DeepInverse) are installed here only: they are references,
     not dependencies."""
-    _install_all(session, "deepinv==0.5.0", "PyWavelets>=1.4")
+    _install_all(session, "deepinv==0.5.0", "PyWavelets>=1.4", "bm3d>=4.0")
     session.install("--no-deps", "torchdeq==0.1.0")
     session.run("python", "benchmarks/run.py", *session.posargs)
 

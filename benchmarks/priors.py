@@ -1,8 +1,9 @@
 """deq-priors benchmark, ``python benchmarks/priors.py`` (or ``nox -s bench -- priors``): CPU denoising
 throughput (images/s, 256x256 grayscale, batch 8) and peak tensor memory of every registered prior, the same
 DnCNN forward against DeepInverse's DnCNN (a peer, installed by ``nox -s bench``, never a dependency of deq),
-and the test PSNR of deq-priors' shipped weights (from their provenance) beside DnCNN-S (Zhang et al. 2017).
-Writes the ``priors`` and ``priors-weights`` sections of docs/benchmarks.md (or ``--out``).
+the test PSNR of deq-priors' shipped weights (from their provenance) beside DnCNN-S (Zhang et al. 2017), and BM3D
+plus the published FFDNet / DnCNN-S measured on the same noisy images as deq's weights. Writes the ``priors``,
+``priors-weights`` and ``priors-reference`` sections of docs/benchmarks.md (or ``--out``).
 """
 
 from __future__ import annotations
@@ -65,6 +66,24 @@ def throughput_table(repeats: int) -> str:
             ]
         )
     return markdown_table(["prior", "options", "input", "parameters", "images/s", "peak tensor MiB"], rows)
+
+
+def layout_table(repeats: int) -> str:
+    """The same 2-D priors with channels-last weights (deq's default, ``ConvPrior``) and with contiguous ones,
+    timed alternately in one run on ``[8, 1, 256, 256]``: the measurement behind the default."""
+    rows = []
+    x = torch.rand(8, 1, 256, 256)
+    for name, options in (("dncnn", {}), ("ffdnet", {"depth": 15, "width": 64}), ("cnn", {"depth": 6, "width": 32})):
+        model = create("prior", name, **options).eval()
+        times: dict[str, list[float]] = {"channels_last": [], "contiguous": []}
+        with torch.no_grad():
+            for _ in range(repeats):
+                for layout, fmt in (("channels_last", torch.channels_last), ("contiguous", torch.contiguous_format)):
+                    model.to(memory_format=fmt)
+                    times[layout].append(median_time(lambda: model(x, 25 / 255), repeats=1, warmup=1))
+        cl, cont = sorted(times["channels_last"])[repeats // 2], sorted(times["contiguous"])[repeats // 2]
+        rows.append([name, json.dumps(options), round(8 / cl, 2), round(8 / cont, 2), f"{cont / cl:.2f}x"])
+    return markdown_table(["prior", "options", "images/s channels-last", "images/s contiguous", "speed-up"], rows)
 
 
 def deepinv_dncnn_like(ours: torch.nn.Module) -> torch.nn.Module:
@@ -145,6 +164,52 @@ def weights_provenance() -> str:
     return "\n".join(lines)
 
 
+class BM3D(torch.nn.Module):
+    """BM3D (Dabov et al. 2007; the ``bm3d`` package, a benchmark-only dependency) as a ``D(x, sigma)`` on
+    ``[1, 1, H, W]``, so it is measured by the same code, on the same noisy images, as deq's denoisers."""
+
+    def forward(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
+        import bm3d
+
+        out = bm3d.bm3d(x[0, 0].double().numpy(), sigma_psd=float(sigma))
+        return torch.from_numpy(out).to(x.dtype)[None, None]
+
+
+def reference_table(data_dir: str | None, sets: tuple[str, ...], sigmas: tuple[int, ...]) -> str:
+    """BSD68 / Set12 PSNR of BM3D, the published IPOL FFDNet and KAIR DnCNN-S (imported by deq, read from the
+    data folder, never shipped) and deq's shipped ffdnet-gray, all on the same noisy images (AWGN, seed 1234, the
+    protocol of the shipped weights' test PSNR), beside the published figures."""
+    from deq.core.data import find_data
+    from deq.core.images import load_images
+    from deq.priors.published import import_checkpoint
+    from deq.priors.train import denoising_psnr
+    from deq.priors.weights import load_pretrained
+
+    published = {"BM3D": (31.07, 28.57, 25.62), "FFDNet": (31.63, 29.19, 26.29), "DnCNN-S": (31.73, 29.23, 26.23)}
+    models: dict[str, tuple[torch.nn.Module, tuple[int, ...]]] = {"BM3D (bm3d package)": (BM3D(), sigmas)}
+    for label, rel, only in (
+        ("FFDNet, IPOL weights (imported)", "weights/ffdnet_ipol/net_gray.pth", sigmas),
+        ("DnCNN-S sigma 25, KAIR weights (imported)", "weights/kair/dncnn_25.pth", (25,)),
+    ):
+        try:
+            models[label] = (import_checkpoint(find_data(rel, data_dir)), only)
+        except FileNotFoundError:
+            print(f"skipped {label}: {rel} is not under the data root")
+    models["deq ffdnet-gray (shipped)"] = (load_pretrained("ffdnet-gray"), sigmas)
+    rows = []
+    for set_name in sets:
+        images = load_images(find_data(f"natural/{set_name}", data_dir), channels=1)
+        for label, (model, levels) in models.items():
+            scores = []
+            for s in sigmas:
+                scores.append(f"{denoising_psnr(model, images, s / 255, torch.device('cpu')):.2f}" if s in levels else "-")
+                print(f"  {set_name} {label} sigma {s}: {scores[-1]}", flush=True)
+            rows.append([set_name, label, *scores])
+    for label, values in published.items():
+        rows.append(["BSD68 (published)", label, *(f"{v:.2f}" for s, v in zip((15, 25, 50), values) if s in sigmas)])
+    return markdown_table(["test set", "denoiser", *(f"sigma {s}" for s in sigmas)], rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Denoising throughput/memory of every prior, DnCNN vs DeepInverse, shipped-weights PSNR -> the results file."""
     p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0])
@@ -152,11 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument(
         "--part",
-        choices=("all", "throughput", "weights"),
+        choices=("all", "throughput", "weights", "reference"),
         default="all",
         help="throughput + DeepInverse comparison (section 'priors'), shipped-weights PSNR (section 'priors-weights'), or both",
     )
     p.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default: {RESULTS})")
+    p.add_argument("--data-dir", default=None, help="benchmark data root (default: DEQ_DATA, then ../shared/data)")
     p.add_argument("--no-write", action="store_true", help="print the sections only")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -169,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"Command: `{cmd} --part throughput` ({env}; a 2-core machine shared with other jobs, so timings are noisy).",
                 "### Denoising throughput and peak memory (forward, no grad, eval mode)",
                 throughput_table(args.repeats),
+                "### Weight memory layout: channels-last (the default) vs contiguous, alternating runs",
+                layout_table(args.repeats),
                 "### Same DnCNN forward: deq.priors vs DeepInverse",
                 deepinv_table(args.repeats),
             ]
@@ -190,6 +258,19 @@ def main(argv: list[str] | None = None) -> int:
         print(body)
         if not args.no_write:
             print(f"wrote section 'priors-weights' of {write_section('priors-weights', body, args.out)}")
+    if args.part in ("all", "reference"):
+        body = "\n\n".join(
+            [
+                "## deq-priors: reference denoisers on the same noisy images",
+                f"Command: `{cmd} --part reference` (BM3D from the `bm3d` package; the published FFDNet and DnCNN-S read "
+                "from the data folder through `deq.priors.import_checkpoint`, never shipped). PSNR (dB), AWGN drawn with "
+                "seed 1234 in image order (the shipped weights' test protocol), outputs clipped to [0, 1]:",
+                reference_table(args.data_dir, ("BSD68", "Set12"), (15, 25, 50)),
+            ]
+        )
+        print(body)
+        if not args.no_write:
+            print(f"wrote section 'priors-reference' of {write_section('priors-reference', body, args.out)}")
     return 0
 
 

@@ -108,3 +108,23 @@ def test_a_measurement_with_nan_is_refused():
         assert "1 NaN/Inf value(s) of 8" in str(exc)
     else:
         raise AssertionError("NaN accepted")
+
+
+def test_deq_on_a_module_solves_in_its_scope():
+    """The README's layer: Miyato spectral norm in training mode would take a power step on every call; a DEQ on
+    the module takes exactly one per solve, so the solve converges to the fixed point of one map."""
+    torch.manual_seed(0)
+    f = BNMap().train()
+    x = torch.randn(6, 4, dtype=torch.float64)
+    sn = f.lin.parametrizations.weight[0]
+    u, v = sn._u.clone(), sn._v.clone()
+    z, info = DEQ(f, tol=1e-12, max_iter=300)(torch.zeros_like(x), x)
+    assert info.converged.all()
+    u_after = sn._u.clone()
+    sn._u.copy_(u)  # replay that one power step outside a scope: the same map
+    sn._v.copy_(v)
+    with torch.no_grad():
+        f.lin.weight  # noqa: B018  (one access = one power step in training mode)
+        assert torch.allclose(sn._u, u_after)
+        f.eval()
+        assert torch.allclose(f(z, x), z, atol=1e-10)

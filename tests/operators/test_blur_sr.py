@@ -173,3 +173,12 @@ def test_sr_per_sample_gamma_and_shared_gamma_agree() -> None:
     assert torch.allclose(per_sample, op.prox_l2(z, y, torch.tensor(0.4, dtype=torch.float64)))
     with pytest.raises(ValueError, match="finite"):
         op.prox_l2(z, y, float("inf"))
+
+
+def test_learnable_operator_follows_double_for_random_inputs_and_norm() -> None:
+    op = SuperResolution(torch.rand(3, 3), 2, image_size=(8, 8), learnable_kernel=True).double()
+    assert op.example_input((1, 1, 8, 8)).dtype == torch.float64
+    dense = torch.stack([op(torch.eye(64, dtype=torch.float64)[i].reshape(1, 1, 8, 8)).reshape(-1) for i in range(64)], 1)
+    assert op.norm((1, 1, 8, 8), n_iter=2000, tol=1e-14) == pytest.approx(
+        float(torch.linalg.matrix_norm(dense.detach(), ord=2)), rel=1e-6
+    )

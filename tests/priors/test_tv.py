@@ -87,3 +87,19 @@ def test_bad_input():
 def test_gradcheck_through_fixed_iterations():
     y = _noisy((1, 1, 6, 6), seed=6).requires_grad_()
     assert torch.autograd.gradcheck(lambda t: tv_prox(t, 0.05, n_iter=10, tol=0.0), (y,), eps=1e-7, atol=1e-5)
+
+
+@pytest.mark.parametrize("n_iter", [1, 5, 300])
+def test_chambolle_equals_scikit_image_per_channel(n_iter):
+    """tv_chambolle is scikit-image's denoise_tv_chambolle (the TV step of the authors' GAP-TV), iteration and
+    stopping rule included: 300 iterations stop early by the energy rule in both."""
+    from skimage.restoration import denoise_tv_chambolle
+
+    from deq.priors.tv import tv_chambolle
+
+    x = np.random.default_rng(0).random((30, 26, 3))
+    ref = denoise_tv_chambolle(x, weight=0.3, max_num_iter=n_iter, channel_axis=-1)
+    ours = tv_chambolle(torch.from_numpy(x.transpose(2, 0, 1))[None], 0.3, n_iter=n_iter)[0].numpy().transpose(1, 2, 0)
+    assert np.abs(ref - ours).max() < 1e-12
+    with pytest.raises(ValueError, match="weight > 0"):
+        tv_chambolle(torch.zeros(1, 1, 4, 4), 0.0)

@@ -165,3 +165,15 @@ def test_pnp_gap_default_denoiser_is_the_shipped_awgn_one():
     op = CACTI(mask)
     x = model.reconstruct(op(video), op)
     assert x.shape == video.shape and torch.isfinite(x).all() and len(model.schedule) == 4
+
+
+@pytest.mark.parametrize("name", ["gap-tv", "de-gap"])
+def test_a_measurement_with_nan_or_inf_is_refused(name):
+    from deq.core.registry import create
+
+    video, op, y = _problem()
+    y = y.float().clone()
+    y[0, 0, 1, 2] = float("inf")
+    model = create("model", name, **({"n_iter": 2} if name == "gap-tv" else {"denoiser_options": {"depth": 2, "width": 4}}))
+    with pytest.raises(ValueError, match="1 NaN/Inf value"):
+        model.reconstruct(y, CACTI(op.mask[0, 0].float()))

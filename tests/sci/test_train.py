@@ -89,3 +89,42 @@ def test_recipe_trains_on_video_folders(tmp_path):
     assert "first 2 videos; last 1 held out" in meta["data"] and meta["steps"] == 2
     with pytest.raises(ValueError, match="leaves no training videos"):
         train_main([*argv, "--val-videos", "3", "--steps", "1", "--out", str(tmp_path / "run2")])
+
+
+def test_denoiser_weights_start_the_map_and_must_fit(tmp_path, synthetic):
+    from deq.core.registry import create
+    from deq.core.weights import make_provenance, save_weights
+
+    prov = make_provenance(script="t", command="t", data="none", steps=0, seed=0, device="cpu", wall_seconds=0)
+    cnn = create("prior", "cnn", in_channels=3, depth=2, width=4)
+    save_weights(
+        cnn, tmp_path / "cnn.pt", kind="prior", name="cnn", config={"in_channels": 3, "depth": 2, "width": 4}, provenance=prov
+    )
+    run = [*synthetic, *TINY_NET, "--pretrain-steps", "1", "--steps", "1", "--lr", "0"]
+    assert train_main([*run, "--denoiser-weights", str(tmp_path / "cnn.pt"), "--out", str(tmp_path / "a")]) == 0
+    model = load_weights(tmp_path / "a" / "weights.pt")
+    got = model.map.denoiser.denoiser.state_dict()
+    assert all(torch.equal(got[k], v) for k, v in cnn.state_dict().items())
+    wide = create("prior", "cnn", in_channels=3, depth=2, width=8)
+    save_weights(
+        wide, tmp_path / "wide.pt", kind="prior", name="cnn", config={"in_channels": 3, "depth": 2, "width": 8}, provenance=prov
+    )
+    with pytest.raises(DeqError, match="does not fit the --denoiser of this run"):
+        train_main([*run, "--denoiser-weights", str(tmp_path / "wide.pt"), "--out", str(tmp_path / "b")])
+
+
+def test_several_compression_ratios_and_shifting_masks(tmp_path, synthetic):
+    argv = [a for a in synthetic if a not in ("--frames", "4")] + [*TINY_NET, "--pretrain-steps", "1", "--steps", "2"]
+    assert train_main([*argv, "--frames", "4,6", "--masks", "binary,shifting", "--out", str(tmp_path)]) == 0
+    prov = load_weights(tmp_path / "weights.pt").provenance
+    assert {"val_psnr_B4", "val_psnr_B6", "val_psnr"} <= set(prov["metrics"]["validation"])
+    assert "B = 4, 6-frame" in prov["data"] and "binary or shifting masks" in prov["data"]
+
+
+def test_shifting_mask_moves_one_pixel_per_frame():
+    from deq.models.sci.synthetic import random_mask
+
+    m = random_mask("shifting", 5, 6, 7, torch.Generator().manual_seed(0))
+    assert m.shape == (5, 6, 7) and torch.equal(m[1, :, :-1], m[0, :, 1:]) and 0 <= float(m.min()) < float(m.max()) <= 1
+    with pytest.raises(ValueError, match="mask kind"):
+        random_mask("dots", 2, 3, 3, torch.Generator())

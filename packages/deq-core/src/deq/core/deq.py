@@ -15,11 +15,14 @@ training memory does not grow with the number of iterations. Backward (when grad
 
 The backward is attached whenever gradients are enabled and ``f(z*, *inputs)`` depends on any tensor that
 requires a gradient other than ``z`` itself — parameters of a module, inputs, or tensors a plain function or
-lambda closes over — so ``f`` need not be an ``nn.Module``.
+lambda closes over — so ``f`` need not be an ``nn.Module``. When ``f`` is a module (or a method of one), the
+solve and that last application run inside :func:`~deq.core.solve_scope.solve_scope` of the module, so batch
+norm and spectral normalisation do not change the map between iterations.
 """
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +30,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from deq.core.solve_scope import solve_scope
 from deq.core.solver_config import SolverConfig
 from deq.core.solvers import SolverInfo, SolverNotConvergedWarning, get_solver
 
@@ -69,7 +73,15 @@ class DEQ(nn.Module):
         self._warn_unconverged("forward", info, c.iterations(self.training))
         return z, info
 
+    def _scope(self) -> contextlib.AbstractContextManager:
+        owner = self.f if isinstance(self.f, nn.Module) else getattr(self.f, "__self__", None)  # a bound method's module
+        return solve_scope(owner) if isinstance(owner, nn.Module) else contextlib.nullcontext()
+
     def forward(self, z0: Tensor, *inputs: Any) -> tuple[Tensor, SolverInfo]:
+        with self._scope():
+            return self._forward(z0, *inputs)
+
+    def _forward(self, z0: Tensor, *inputs: Any) -> tuple[Tensor, SolverInfo]:
         z_star, info = self.solve(z0, *inputs)
         if not torch.is_grad_enabled():
             return z_star, info

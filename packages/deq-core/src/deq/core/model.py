@@ -33,6 +33,17 @@ from deq.core.solver_config import SolverConfig
 from deq.core.solvers import SolverInfo
 
 
+def check_measurement_values(y: Tensor, who: str) -> None:
+    """Raise a clear error unless ``y`` is a tensor without NaN/Inf (which would give an all-NaN reconstruction)."""
+    if not isinstance(y, Tensor):
+        raise TypeError(f"{who}: the measurement must be a torch.Tensor, got {type(y).__name__}")
+    if not bool(torch.isfinite(y).all()):
+        bad = int((~torch.isfinite(y)).sum())
+        raise ValueError(
+            f"{who}: the measurement holds {bad} NaN/Inf value(s) of {y.numel()}; replace or mask them before reconstructing"
+        )
+
+
 class EquilibriumModel(nn.Module):
     """Base of equilibrium reconstruction models ``x* = f(x*, *inputs(y, A))``.
 
@@ -59,16 +70,9 @@ class EquilibriumModel(nn.Module):
 
     # -- what subclasses adapt -------------------------------------------------------------------------
     def check_inputs(self, y: Tensor, operator: LinearOperator) -> None:
-        """Raise a clear error for a measurement the model cannot use: a non-tensor, or NaN/Inf values
-        (which would give an all-NaN reconstruction); subclasses add shape checks."""
-        if not isinstance(y, Tensor):
-            raise TypeError(f"{type(self).__name__}: the measurement must be a torch.Tensor, got {type(y).__name__}")
-        if not bool(torch.isfinite(y).all()):
-            bad = int((~torch.isfinite(y)).sum())
-            raise ValueError(
-                f"{type(self).__name__}: the measurement holds {bad} NaN/Inf value(s) of {y.numel()}; "
-                f"replace or mask them before reconstructing"
-            )
+        """Raise a clear error for a measurement the model cannot use (:func:`check_measurement_values`: a
+        non-tensor, NaN/Inf); subclasses add shape checks."""
+        check_measurement_values(y, type(self).__name__)
 
     def initial(self, y: Tensor, operator: LinearOperator) -> Tensor:
         """The starting point ``x^(0)``; default ``A^H y``."""
@@ -84,8 +88,7 @@ class EquilibriumModel(nn.Module):
         gradients by the configured implicit backward."""
         self.check_inputs(y, operator)
         z0 = self.initial(y, operator) if x0 is None else x0
-        with solve_scope(self.map):
-            return self.deq(z0, *self.map_inputs(y, operator))
+        return self.deq(z0, *self.map_inputs(y, operator))  # DEQ solves inside solve_scope(self)
 
     @torch.no_grad()
     def reconstruct(self, y: Tensor, operator: LinearOperator) -> Tensor:

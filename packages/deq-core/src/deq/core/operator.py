@@ -287,8 +287,8 @@ _INF_NOTE = {True: " (inf allowed)", False: " and finite (this operator's closed
 
 
 def _buffer_dtype(module: nn.Module) -> torch.dtype:
-    """The real floating dtype of the operator's first floating buffer (float32 if it has none)."""
-    for t in module.buffers():
+    """The real floating dtype of the operator's first floating buffer or parameter (float32 if it has none)."""
+    for t in (*module.buffers(), *module.parameters()):
         if t.is_floating_point() or t.is_complex():
             return t.real.dtype if t.is_complex() else t.dtype
     return torch.float32

@@ -262,14 +262,19 @@ def _check_resumable(saved: dict[str, Any], current: dict[str, Any], path: Path)
 
 
 def _load_init(model: nn.Module, path: str, kind: str, name: str, config: dict[str, Any]) -> dict[str, Any]:
+    """Load the weights of ``path`` (a deq weight file of the same kind and name, whose tensors fit this run's
+    module; settings such as the solver may differ) into ``model``; returns the parent's provenance record."""
     blob = read_weights(path, how_to_obtain="Pass a deq weight file (the weights.pt of an earlier run).")
-    if (blob["kind"], blob["name"], blob["config"]) != (kind, name, config):
+    try:
+        if (blob["kind"], blob["name"]) != (kind, name):
+            raise RuntimeError(f"it holds {blob['kind']} '{blob['name']}'")
+        model.load_state_dict(blob["state_dict"])
+    except RuntimeError as exc:
         raise DeqError(
-            f"--init {path} holds {blob['kind']} '{blob['name']}' with config {blob['config']}, but this run builds "
-            f"{kind} '{name}' with config {config}"
-        )
-    model.load_state_dict(blob["state_dict"])
-    return {"weights": str(path), "provenance": blob["provenance"]}
+            f"--init {path} does not fit: {str(exc).splitlines()[0][:300]}; the file holds {blob['kind']} "
+            f"'{blob['name']}' with config {blob['config']}, this run builds {kind} '{name}' with config {config}"
+        ) from exc
+    return {"weights": str(path), "config": blob["config"], "provenance": blob["provenance"]}
 
 
 @contextlib.contextmanager

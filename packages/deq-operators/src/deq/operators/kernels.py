@@ -51,14 +51,14 @@ def check_kernel_fits(kernel: Tensor, shape: Sequence[int], owner: str) -> None:
             )
 
 
-def psf2otf(kernel: Tensor, size: tuple[int, int], *, onesided: bool = False) -> Tensor:
+def psf2otf(kernel: Tensor, size: tuple[int, int]) -> Tensor:
     """Transfer function of circular convolution with ``kernel [.., kh, kw]`` on an ``size = (H, W)`` grid.
 
     The kernel is zero-padded to ``(H, W)`` and rolled so that its centre ``((kh-1)//2, (kw-1)//2)`` sits at
-    the origin, then transformed (``fft2``, or ``rfft2`` with ``onesided``); ``x ⊛ k = ifft2(fft2(x) * otf)``.
+    the origin, then transformed: ``x ⊛ k = ifft2(fft2(x) * otf)``.
     """
     kh, kw = kernel.shape[-2:]
     padded = kernel.new_zeros((*kernel.shape[:-2], *size))
     padded[..., :kh, :kw] = kernel
     padded = torch.roll(padded, shifts=(-((kh - 1) // 2), -((kw - 1) // 2)), dims=(-2, -1))
-    return torch.fft.rfft2(padded) if onesided else torch.fft.fft2(padded)
+    return torch.fft.fft2(padded)

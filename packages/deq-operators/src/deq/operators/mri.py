@@ -58,8 +58,9 @@ class CartesianMRI(LinearOperator):
         centered: k-space layout of ``mask`` and ``y`` (DC at the centre instead of the corner).
 
     Capabilities (single coil, where ``A A^H = M^2`` is diagonal in k-space): closed-form ``prox_l2`` and
-    ``project``. Real images: ``CartesianMRI(mask).real_input()`` maps real ``[B, 1, H, W]`` to complex k-space
-    with adjoint ``Re(A^H y)``.
+    ``project``. Real images (Hu et al.'s CS-MRI, ``A = P F``, Sec. 4.1): ``CartesianMRI(mask).real_input()`` maps
+    real ``[B, 1, H, W]`` to complex k-space with adjoint ``Re(A^H y)``, so SD-RED's ``grad g`` of their eq. (4) is
+    ``A.adjoint(A(x) - y)``.
     """
 
     def __init__(

@@ -1,5 +1,6 @@
-"""Single-image super-resolution ``y = S H x`` (Hu et al., eq. 6): circular blur ``H`` by a kernel, then
-``S``, ``s``-fold decimation keeping pixels ``(s i, s j)``.
+"""Single-image super-resolution ``y = S H x`` (Hu et al., Sec. 4.2: ``A = S H``): circular blur ``H`` by a
+kernel, then ``S``, ``s``-fold decimation keeping pixels ``(s i, s j)``. PnP-PGM's data step, Hu et al. eq. (6),
+``(gamma A^T A + I)^{-1} (z + gamma A^T y)``, is :meth:`SuperResolution.prox_l2`.
 
 Everything is computed in Fourier, with ``K = F(k)`` the kernel's transfer function on the high-resolution grid
 (cached per image size while the kernel is unchanged, see ``deq.operators.fourier``) and ``⊙_s`` the mean over the

@@ -8,5 +8,6 @@ Lipschitz constant is controlled: ``"real"`` spectral normalisation, ``"prox"`` 
 """
 
 from deq.priors.base import ConvPrior, check_image, sigma_tensor
+from deq.priors.published import import_checkpoint, load_denoiser
 
-__all__ = ["ConvPrior", "check_image", "sigma_tensor"]
+__all__ = ["ConvPrior", "check_image", "import_checkpoint", "load_denoiser", "sigma_tensor"]

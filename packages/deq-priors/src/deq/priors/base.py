@@ -76,6 +76,8 @@ class ConvPrior(nn.Module):
             raise ValueError(f"{type(self).__name__}: batch_norm=True breaks the Lipschitz bound of spectral_norm='real'")
         apply_spectral_norm(self, spectral_norm)
         self.lipschitz = {None: None, "real": "real", "plain": "miyato"}[spectral_norm]
+        if not self.video:  # channels-last 2-D weights: 1.35-1.8x faster CPU convolutions (measured, docs/priors.md)
+            self.to(memory_format=torch.channels_last)
 
     @property
     def lipschitz_controlled(self) -> bool:

@@ -96,6 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--method", choices=methods, default="de-gap", help="registered SCI model (default: de-gap)")
     parser.add_argument("--weights", default=None, help="weight file of a learned method (default: the shipped one)")
     parser.add_argument(
+        "--denoiser-weights",
+        default=None,
+        help="pnp-gap / pnp-admm: the denoiser, a deq prior weight file or a published FFDNet/DnCNN checkpoint "
+        "(e.g. the IPOL net_gray.pth; default: deq-priors' shipped ffdnet-gray)",
+    )
+    parser.add_argument(
         "--max-iter", type=int, default=None, help="equilibrium solver iterations of de-gap / de-rnn (default: the weights')"
     )
     parser.add_argument(
@@ -119,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     options = parse_options(args.opt)
     if args.max_iter is not None:
         options["max_iter"] = args.max_iter
+    if args.denoiser_weights is not None:
+        from deq.priors.published import load_denoiser
+
+        options["denoiser"] = load_denoiser(args.denoiser_weights)
     data = load_user_data(args.input, args.mask, args.scale, args.frames)
     model = build_model(args.method, args.weights, **options)
     op = CACTI(data.mask)

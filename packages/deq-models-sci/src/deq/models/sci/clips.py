@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from deq.models.sci.synthetic import random_binary_mask
+from deq.models.sci.synthetic import MASK_KINDS, random_mask
 
 
 def load_video_folders(root: str | os.PathLike[str]) -> list[Tensor]:
@@ -38,7 +38,16 @@ class VideoClipDataset(Dataset):
     """Deterministic SCI training pairs ``(video [1, frames, size, size], mask [frames, size, size])`` cut
     from ``videos`` (each ``[F, H, W]`` with ``F >= frames`` and ``H, W >= size``)."""
 
-    def __init__(self, videos: list[Tensor], *, length: int, size: int = 64, frames: int = 8, seed: int = 0) -> None:
+    def __init__(
+        self,
+        videos: list[Tensor],
+        *,
+        length: int,
+        size: int = 64,
+        frames: int = 8,
+        seed: int = 0,
+        masks: tuple[str, ...] = ("binary",),
+    ) -> None:
         if not videos:
             raise ValueError("VideoClipDataset: need at least one video")
         for k, v in enumerate(videos):
@@ -47,7 +56,10 @@ class VideoClipDataset(Dataset):
                     f"VideoClipDataset: video {k} has shape {list(v.shape)}; expected [F, H, W] with "
                     f"F >= {frames} frames and H, W >= {size} pixels"
                 )
+        if not masks or any(k not in MASK_KINDS for k in masks):
+            raise ValueError(f"VideoClipDataset: masks must be a non-empty subset of {MASK_KINDS}, got {masks}")
         self.videos, self.length, self.size, self.frames, self.seed, self.epoch = videos, length, size, frames, seed, 0
+        self.masks = tuple(masks)
 
     def __len__(self) -> int:
         return self.length
@@ -62,4 +74,5 @@ class VideoClipDataset(Dataset):
         clip = video[t : t + self.frames, i : i + self.size, j : j + self.size]
         if bool(torch.rand((), generator=g) < 0.5):
             clip = clip.flip(-1)
-        return clip[None].clone(), random_binary_mask(self.frames, self.size, self.size, g)
+        kind = self.masks[int(torch.randint(len(self.masks), (), generator=g))] if len(self.masks) > 1 else self.masks[0]
+        return clip[None].clone(), random_mask(kind, self.frames, self.size, self.size, g)

@@ -64,8 +64,7 @@ class EquilibriumSCI(EquilibriumModel):
 
     def check_inputs(self, y: Tensor, operator: LinearOperator) -> None:
         check_gap_operator(operator)
-        check_measurement(y, operator)
-        super().check_inputs(y, operator)
+        check_measurement(y, operator)  # includes the base class's check of the values
 
     def initial(self, y: Tensor, operator: LinearOperator) -> Tensor:
         return initial_estimate(operator, y)

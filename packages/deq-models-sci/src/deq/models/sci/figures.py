@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -22,8 +23,10 @@ def save_grid(
     measurement: Tensor | None = None,
     captions: Mapping[str, str] | None = None,
     max_frames: int = 8,
+    tile_inches: float = 1.5,
 ) -> Path:
-    """One row per video (``name -> [.., T, H, W]``), one column per frame, plus the measurement."""
+    """One row per video (``name -> [.., T, H, W]``), one column per frame, plus the measurement in the first
+    row; a narrow label column on the left, the tiles filling the rest of the figure edge to edge."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -31,33 +34,40 @@ def save_grid(
 
     rows = {k: _frames(v) for k, v in videos.items()}
     t = min(max_frames, min(v.shape[0] for v in rows.values()))
-    cols = t + (1 if measurement is not None else 0)
-    fig, axes = plt.subplots(len(rows), cols, figsize=(1.6 * cols, 1.7 * len(rows)), squeeze=False)
+    first = 1 if measurement is not None else 0
+    cols = t + first
+    h, w = next(iter(rows.values())).shape[1:]
+    label_in, title_in = 1.0, 0.22
+    tile_h = tile_inches * h / w
+    fig_w, fig_h = label_in + tile_inches * cols, title_in + tile_h * len(rows)
+    fig = plt.figure(figsize=(fig_w, fig_h))
+    grid = fig.add_gridspec(
+        len(rows),
+        cols + 1,
+        width_ratios=[label_in / tile_inches] + [1] * cols,
+        left=0.0,
+        right=1.0,
+        bottom=0.0,
+        top=1 - title_in / fig_h,
+        wspace=0.02,
+        hspace=0.02,
+    )
     for r, (name, frames) in enumerate(rows.items()):
+        label = fig.add_subplot(grid[r, 0])
+        label.axis("off")
+        text = "\n".join(textwrap.wrap(name, 16)) + (f"\n{captions[name]}" if captions and name in captions else "")
+        label.text(0.95, 0.5, text, ha="right", va="center", fontsize=8, transform=label.transAxes)
         for c in range(cols):
-            ax = axes[r][c]
+            ax = fig.add_subplot(grid[r, c + 1])
             ax.axis("off")
-            if measurement is not None and c == 0:
+            if first and c == 0:
                 if r == 0:
-                    m = measurement.detach().cpu().float().reshape(measurement.shape[-2:]).numpy()
-                    ax.imshow(m, cmap="gray")
-                    ax.set_title("snapshot", fontsize=7)
+                    ax.imshow(measurement.detach().cpu().float().reshape(measurement.shape[-2:]).numpy(), cmap="gray")
+                    ax.set_title("snapshot", fontsize=7, pad=2)
                 continue
-            k = c - (1 if measurement is not None else 0)
-            ax.imshow(frames[k], cmap="gray", vmin=0, vmax=255)
+            ax.imshow(frames[c - first], cmap="gray", vmin=0, vmax=255)
             if r == 0:
-                ax.set_title(f"frame {k + 1}", fontsize=7)
-        label = name + (f"\n{captions[name]}" if captions and name in captions else "")
-        axes[r][1 if measurement is not None else 0].text(
-            -0.08,
-            0.5,
-            label,
-            transform=axes[r][1 if measurement is not None else 0].transAxes,
-            ha="right",
-            va="center",
-            fontsize=7,
-        )
-    fig.tight_layout()
+                ax.set_title(f"frame {c - first + 1}", fontsize=7, pad=2)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

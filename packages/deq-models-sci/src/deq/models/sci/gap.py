@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
+from deq.core.model import check_measurement_values
 from deq.core.operator import Capability, LinearOperator
 
 #: a denoising step ``D(v, sigma) -> x`` on videos ``[B, C, T, H, W]``
@@ -42,9 +43,10 @@ def check_gap_operator(operator: LinearOperator) -> None:
 
 
 def check_measurement(y: Tensor, operator: LinearOperator) -> None:
-    """Raise a clear error unless ``y`` is ``[B, C, H, W]`` matching the operator's ``[*, T, H, W]`` input (the
-    operator's own methods check the rest, e.g. a per-sample mask against the batch)."""
-    if not isinstance(y, Tensor) or not y.is_floating_point():
+    """Raise a clear error unless ``y`` is a finite ``[B, C, H, W]`` matching the operator's ``[*, T, H, W]`` input
+    (the operator's own methods check the rest, e.g. a per-sample mask against the batch)."""
+    check_measurement_values(y, "SCI")
+    if not y.is_floating_point():
         raise TypeError(f"SCI measurement must be a real floating-point tensor [B, C, H, W], got {getattr(y, 'dtype', type(y))}")
     if y.dim() != 4:
         raise ValueError(f"SCI measurement must be [B, C, H, W] (one snapshot per sample), got shape {list(y.shape)}")

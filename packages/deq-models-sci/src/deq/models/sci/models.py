@@ -30,7 +30,9 @@ class MissingWeightsError(WeightsError):
 
 class GapTV(nn.Module):
     """GAP-TV (Yuan 2016; Zhao et al. eq. 8-9 with a TV denoiser): accelerated GAP (8') alternated with
-    ``tv_iter`` FGP iterations of the isotropic TV prox of weight ``tv_weight`` (deq-priors' ``tv_prox``).
+    ``tv_iter`` iterations of an inexact isotropic TV prox of weight ``tv_weight``: Chambolle's projection
+    algorithm (deq-priors' ``tv_chambolle``, the step the authors' PnP-SCI code takes through scikit-image) or
+    FGP (``tv_prox``).
 
     Args:
         n_iter: GAP iterations.
@@ -38,6 +40,7 @@ class GapTV(nn.Module):
         tv_iter: inner TV iterations per GAP step (an inexact prox, as in PnP-SCI).
         spatio_temporal: 3-D (T, H, W) TV instead of frame-wise 2-D TV.
         accelerate: the accelerated GAP (8') of Yuan (2016).
+        tv_solver: ``"chambolle"`` (default) or ``"fgp"`` (fast gradient projection, Beck & Teboulle 2009).
         pretrained, weights: the common model keywords; GAP-TV learns nothing, so ``pretrained`` changes
             nothing and ``weights`` is an error.
 
@@ -52,6 +55,7 @@ class GapTV(nn.Module):
         tv_iter: int = 5,
         spatio_temporal: bool = False,
         accelerate: bool = True,
+        tv_solver: str = "chambolle",
         *,
         pretrained: bool = False,
         weights: str | None = None,
@@ -59,6 +63,9 @@ class GapTV(nn.Module):
         super().__init__()
         if weights is not None:
             raise ValueError("gap-tv has no learned weights; weights=... does not apply")
+        if tv_solver not in ("chambolle", "fgp"):
+            raise ValueError(f"GapTV: tv_solver must be 'chambolle' or 'fgp', got {tv_solver!r}")
+        self.tv_solver = tv_solver
         if n_iter < 1 or tv_weight < 0 or tv_iter < 1:
             raise ValueError(f"GapTV: need n_iter >= 1, tv_weight >= 0, tv_iter >= 1; got {n_iter}, {tv_weight}, {tv_iter}")
         self.n_iter, self.tv_weight, self.tv_iter = n_iter, tv_weight, tv_iter
@@ -66,13 +73,17 @@ class GapTV(nn.Module):
 
     def denoise(self, v: Tensor, weight: float) -> Tensor:
         """TV prox of a video ``[B, 1, T, H, W]`` (3-D, or 2-D on every frame)."""
-        from deq.priors.tv import tv_prox
+        from deq.priors.tv import tv_chambolle, tv_prox
+
+        def prox(u: Tensor) -> Tensor:
+            if self.tv_solver == "chambolle":
+                return tv_chambolle(u, weight, n_iter=self.tv_iter)
+            return tv_prox(u, weight, n_iter=self.tv_iter, tol=0.0)
 
         if self.spatio_temporal:
-            return tv_prox(v, weight, n_iter=self.tv_iter, tol=0.0)
+            return prox(v)
         b, c, t, h, w = v.shape
-        frames = v.transpose(1, 2).reshape(b * t, c, h, w)
-        return tv_prox(frames, weight, n_iter=self.tv_iter, tol=0.0).reshape(b, t, c, h, w).transpose(1, 2)
+        return prox(v.transpose(1, 2).reshape(b * t, c, h, w)).reshape(b, t, c, h, w).transpose(1, 2)
 
     def reconstruct(self, y: Tensor, operator: LinearOperator, callback: Callable[[int, Tensor], None] | None = None) -> Tensor:
         schedule = [self.tv_weight] * self.n_iter
@@ -82,8 +93,9 @@ class GapTV(nn.Module):
 class _PnP(nn.Module):
     """Plug-and-play with a noise-level-conditioned AWGN denoiser and a decreasing ``sigma`` schedule.
 
-    The denoiser is ``denoiser``, or the deq prior weight file ``weights``, or by default deq-priors' shipped
-    AWGN denoiser; its only learned part is that pretrained denoiser, so ``pretrained`` changes nothing."""
+    The denoiser is ``denoiser``, or the file ``weights`` (a deq prior weight file or a published FFDNet / DnCNN
+    checkpoint, :func:`deq.priors.published.load_denoiser`), or by default deq-priors' shipped AWGN denoiser; its
+    only learned part is that pretrained denoiser, so ``pretrained`` changes nothing."""
 
     def __init__(
         self,
@@ -97,11 +109,11 @@ class _PnP(nn.Module):
     ) -> None:
         super().__init__()
         if weights is not None and denoiser is not None:
-            raise ValueError("pass either denoiser=... or weights=... (a deq weight file of a prior), not both")
+            raise ValueError("pass either denoiser=... or weights=... (a denoiser weight file), not both")
         if weights is not None:
-            from deq.core.weights import load_weights
+            from deq.priors.published import load_denoiser
 
-            denoiser = load_weights(weights, kind="prior")
+            denoiser = load_denoiser(weights)
         if denoiser is None:
             denoiser = load_awgn_denoiser()
         self.denoiser = as_video_denoiser(denoiser, radius=radius).eval()
@@ -197,17 +209,19 @@ def de_gap(
     denoiser: str | None = None,
     denoiser_options: dict[str, Any] | None = None,
     radius: int | None = None,
+    denoiser_sigma: float | None = None,
     solver: dict[str, Any] | None = None,
 ) -> nn.Module:
     """DE-GAP (:class:`deq.models.sci.degap.DEGAP`). With ``pretrained`` the shipped weights or the file
     ``weights`` (``solver`` overrides stored solver settings); else a fresh network: deq-priors' image denoiser
     ``denoiser`` with ``denoiser_options`` on ``2 radius + 1``-frame windows (default: the shipped architecture,
-    :data:`~deq.models.sci.weights.DEFAULT_DENOISER`), solver settings ``solver`` over
+    :data:`~deq.models.sci.weights.DEFAULT_DENOISER`), ``denoiser_sigma`` the fixed noise level given to a
+    noise-conditioned denoiser (DE-GAP-FFDnet), solver settings ``solver`` over
     :data:`~deq.models.sci.degap.SCI_SOLVER`."""
     from deq.models.sci.degap import DEGAP
     from deq.models.sci.weights import DEFAULT_DENOISER, DEFAULT_DENOISER_OPTIONS, DEFAULT_RADIUS, build_denoiser
 
-    fixed = {"denoiser": denoiser, "denoiser_options": denoiser_options, "radius": radius}
+    fixed = {"denoiser": denoiser, "denoiser_options": denoiser_options, "radius": radius, "denoiser_sigma": denoiser_sigma}
     trained = _pretrained("de-gap", pretrained, weights, solver, fixed)
     if trained is not None:
         return trained
@@ -215,7 +229,7 @@ def de_gap(
     if denoiser_options is None:
         denoiser_options = DEFAULT_DENOISER_OPTIONS if name == DEFAULT_DENOISER else {}
     radius = DEFAULT_RADIUS if radius is None else radius
-    return DEGAP(build_denoiser(name, denoiser_options, radius), solver)
+    return DEGAP(build_denoiser(name, denoiser_options, radius, denoiser_sigma), solver)
 
 
 def de_rnn(

@@ -119,6 +119,22 @@ def load_image_folder(path: str | os.PathLike[str]) -> list[Tensor]:
     return [im[0] for im in load_images(path, channels=1)]
 
 
+MASK_KINDS = ("binary", "shifting")
+
+
+def random_mask(kind: str, frames: int, height: int, width: int, generator: torch.Generator) -> Tensor:
+    """A coding mask ``[frames, height, width]`` of ``kind``: ``"binary"`` (i.i.d. Bernoulli(1/2),
+    :func:`random_binary_mask`) or ``"shifting"`` — one graded random pattern (values uniform in ``[0, 1]``, as the
+    transmission of a physical mask normalised to its peak) translated by one pixel per frame, the way a real CACTI
+    camera moves its mask (the B = 14 fan data)."""
+    if kind == "binary":
+        return random_binary_mask(frames, height, width, generator)
+    if kind == "shifting":
+        base = torch.rand(height, width + frames, generator=generator)
+        return torch.stack([base[:, t : t + width] for t in range(frames)])
+    raise ValueError(f"mask kind must be one of {MASK_KINDS}, got {kind!r}")
+
+
 class SyntheticVideoDataset(Dataset):
     """Deterministic synthetic SCI training pairs made from still images.
 
@@ -137,6 +153,7 @@ class SyntheticVideoDataset(Dataset):
         seed: int = 0,
         motion: MotionRange = MotionRange(),
         fixed_mask: Tensor | None = None,
+        masks: tuple[str, ...] = ("binary",),
     ) -> None:
         if not images:
             raise ValueError("SyntheticVideoDataset: need at least one image")
@@ -148,7 +165,9 @@ class SyntheticVideoDataset(Dataset):
                 f"SyntheticVideoDataset: fixed_mask must be [{frames}, {size}, {size}], got {list(fixed_mask.shape)}"
             )
         self.images, self.length, self.size, self.frames = images, length, size, frames
-        self.seed, self.motion, self.fixed_mask, self.epoch = seed, motion, fixed_mask, 0
+        if not masks or any(k not in MASK_KINDS for k in masks):
+            raise ValueError(f"SyntheticVideoDataset: masks must be a non-empty subset of {MASK_KINDS}, got {masks}")
+        self.seed, self.motion, self.fixed_mask, self.masks, self.epoch = seed, motion, fixed_mask, tuple(masks), 0
 
     def __len__(self) -> int:
         return self.length
@@ -159,7 +178,8 @@ class SyntheticVideoDataset(Dataset):
         if bool(torch.rand((), generator=g) < 0.5):
             image = image.flip(-1)
         video = random_motion_clip(image, self.size, self.frames, g, self.motion)
-        mask = self.fixed_mask if self.fixed_mask is not None else random_binary_mask(self.frames, self.size, self.size, g)
+        kind = self.masks[int(torch.randint(len(self.masks), (), generator=g))] if len(self.masks) > 1 else self.masks[0]
+        mask = self.fixed_mask if self.fixed_mask is not None else random_mask(kind, self.frames, self.size, self.size, g)
         return video[None], mask
 
 

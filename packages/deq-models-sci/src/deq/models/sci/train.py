@@ -86,6 +86,21 @@ def validate(model: nn.Module, ds: Dataset, device: torch.device) -> dict[str, f
     return {"val_psnr_x0": sum(p0) / n, "val_psnr": sum(p1) / n, "val_solver_iters": sum(its) / n}
 
 
+def _load_denoiser(model: nn.Module, path: str) -> None:
+    """Start DE-GAP's image denoiser from ``path`` (a deq prior weight file or a published checkpoint); a file of
+    another network than ``--denoiser``/``--denoiser-options`` is an error naming both."""
+    from deq.core.errors import DeqError
+    from deq.priors.published import load_denoiser
+
+    source = load_denoiser(path)
+    target = model.map.denoiser
+    target = getattr(target, "denoiser", target)  # inside a FrameWindow
+    try:
+        target.load_state_dict(source.state_dict())
+    except RuntimeError as exc:
+        raise DeqError(f"--denoiser-weights {path} does not fit the --denoiser of this run: {str(exc).splitlines()[0]}") from exc
+
+
 class SCIRecipe(Recipe):
     """DE-GAP / DE-RNN training (see the module docstring)."""
 
@@ -100,13 +115,37 @@ class SCIRecipe(Recipe):
             "--denoiser-options", default=json.dumps(DEFAULT_DENOISER_OPTIONS), help="DE-GAP: the denoiser's options (JSON)"
         )
         p.add_argument("--radius", type=int, default=DEFAULT_RADIUS, help="DE-GAP: temporal half-window of the denoiser")
+        p.add_argument(
+            "--denoiser-sigma",
+            type=float,
+            default=None,
+            help="DE-GAP: fixed noise level (x/255) for a noise-conditioned denoiser",
+        )
+        p.add_argument(
+            "--denoiser-weights",
+            default=None,
+            help="DE-GAP: start the denoiser from a deq prior weight file or a published FFDNet/DnCNN checkpoint "
+            "(DE-GAP-FFDnet: --denoiser ffdnet --radius 0 --denoiser-sigma S --denoiser-weights net_gray.pth); the "
+            "run's weights are then derived from that file: keep them where --out puts them, never ship them",
+        )
         p.add_argument("--rnn-options", default="{}", help="DE-RNN: BiRNN options (JSON: width, coeff, skip)")
         p.add_argument("--videos", default="", help="train on crops of real videos in this folder (one sub-folder per video)")
         p.add_argument("--val-videos", type=int, default=2, help="with --videos: the last N videos are held out")
         p.add_argument("--val-images", type=int, default=40, help="synthetic clips: the last N training images are held out")
         p.add_argument("--val-clips", type=int, default=8, help="held-out clips validated at the end")
         p.add_argument("--size", type=int, default=64, help="clip height and width in pixels")
-        p.add_argument("--frames", type=int, default=8, help="frames per snapshot B")
+        p.add_argument(
+            "--frames",
+            default="8",
+            help="frames per snapshot B, or a comma list (e.g. 8,10,14): steps cycle through them so one map serves "
+            "several compression ratios",
+        )
+        p.add_argument(
+            "--masks",
+            default="binary",
+            help="coding masks drawn per clip, comma list of: binary (i.i.d. 0/1), shifting (a graded pattern moved one "
+            "pixel per frame, as a physical mask)",
+        )
         p.add_argument("--pretrain-steps", type=int, default=300, help="stage 1: the first N steps train the map alone")
         p.add_argument("--lr-decay", type=float, default=0.9, help="learning-rate factor every --decay-every steps")
         p.add_argument("--decay-every", type=int, default=100, help="steps between learning-rate decays")
@@ -126,8 +165,12 @@ class SCIRecipe(Recipe):
             config = {**json.loads(o["rnn_options"]), "solver": solver}
         else:
             config = {"denoiser": o["denoiser"], "denoiser_options": json.loads(o["denoiser_options"]), "radius": o["radius"]}
+            if o["denoiser_sigma"] is not None:
+                config["denoiser_sigma"] = o["denoiser_sigma"] / 255
             config["solver"] = solver
         model = create("model", o["model"], **config)
+        if o["denoiser_weights"]:
+            _load_denoiser(model, o["denoiser_weights"])
         model.deq.config = model.solver_config.replace(warn_unconverged=False)  # training logs iterations instead
         return model, "model", o["model"], config
 
@@ -136,11 +179,20 @@ class SCIRecipe(Recipe):
         return opt, torch.optim.lr_scheduler.StepLR(opt, step_size=self.options["decay_every"], gamma=self.options["lr_decay"])
 
     @cached_property
-    def datasets(self) -> tuple[Dataset, Dataset, str]:
-        """Training and validation clips and a description for the provenance: real videos (``--videos``, the
-        last ``--val-videos`` held out) or synthetic moving crops of ``natural/DnCNN_Train400`` (the last
-        ``--val-images`` held out)."""
+    def frames(self) -> list[int]:
+        """The compression ratios ``B`` of ``--frames``; step ``s`` trains on ``frames[s % len(frames)]``."""
+        values = [int(v) for v in str(self.options["frames"]).split(",") if v.strip()]
+        if not values or min(values) < 2:
+            raise ValueError(f"--frames must list compression ratios B >= 2, got {self.options['frames']!r}")
+        return values
+
+    @cached_property
+    def datasets(self) -> tuple[dict[int, Dataset], dict[int, Dataset], str]:
+        """Training and validation clips per compression ratio ``B`` and a description for the provenance: real
+        videos (``--videos``, the last ``--val-videos`` held out) or synthetic moving crops of
+        ``natural/DnCNN_Train400`` (the last ``--val-images`` held out)."""
         o = self.options
+        masks = tuple(k.strip() for k in o["masks"].split(",") if k.strip())
         if o["videos"]:
             items, cls, source, kind = load_video_folders(o["videos"]), VideoClipDataset, o["videos"], "crops"
             held, what = o["val_videos"], "videos"
@@ -149,19 +201,26 @@ class SCIRecipe(Recipe):
             held, what, source, kind = o["val_images"], "images", TRAIN_IMAGES, "synthetic moving crops"
         if held >= len(items):
             raise ValueError(f"--val-{what} {held} leaves no training {what} out of {len(items)} in {source}")
-        cut, shape = len(items) - held, {"size": o["size"], "frames": o["frames"]}
+        cut = len(items) - held
         note = (
             f"{source} (first {cut} {what}; last {held} held out for validation), "
-            f"{o['frames']}-frame {o['size']}x{o['size']} {kind}, random binary masks per clip"
+            f"B = {', '.join(map(str, self.frames))}-frame {o['size']}x{o['size']} {kind}, "
+            f"random {' or '.join(masks)} masks per clip"
         )
-        train_ds = cls(items[:cut], length=DATASET_LENGTH, seed=self.settings.seed, **shape)
-        val_ds = cls(items[cut:], length=o["val_clips"], seed=self.settings.seed + 10_000, **shape)
-        return train_ds, val_ds, note
+        train = {
+            b: cls(items[:cut], length=DATASET_LENGTH, seed=self.settings.seed, size=o["size"], frames=b, masks=masks)
+            for b in self.frames
+        }
+        val = {
+            b: cls(items[cut:], length=o["val_clips"], seed=self.settings.seed + 10_000, size=o["size"], frames=b, masks=masks)
+            for b in self.frames
+        }
+        return train, val, note
 
     def step(self, model: nn.Module, ctx: StepContext) -> dict[str, float]:
         from deq.operators.sci import CACTI
 
-        ds = self.datasets[0]
+        ds = self.datasets[0][self.frames[ctx.step % len(self.frames)]]
         items = [ds[i] for i in ctx.items(len(ds))]
         x = torch.stack([v for v, _ in items]).to(ctx.device)
         m = torch.stack([mk for _, mk in items]).to(ctx.device)
@@ -188,7 +247,14 @@ class SCIRecipe(Recipe):
         return {"loss": total, "iters": iters, "jac": jac}
 
     def validate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
-        return validate(model, self.datasets[1], device)
+        """The held-out metrics of each ``B`` (keys suffixed ``_B{b}`` when there are several) and their means."""
+        per = {b: validate(model, ds, device) for b, ds in self.datasets[1].items()}
+        if len(per) == 1:
+            return next(iter(per.values()))
+        out = {f"{k}_B{b}": v for b, m in per.items() for k, v in m.items()}
+        for key in next(iter(per.values())):
+            out[key] = sum(m[key] for m in per.values()) / len(per)
+        return out
 
     def data_note(self) -> str:
         return self.datasets[2]

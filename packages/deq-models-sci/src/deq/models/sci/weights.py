@@ -35,14 +35,15 @@ DEFAULT_DENOISER_OPTIONS = {"depth": 6, "width": 32, "residual": True, "bias": T
 DEFAULT_RADIUS = 1
 
 
-def build_denoiser(name: str, options: dict[str, Any], radius: int) -> nn.Module:
+def build_denoiser(name: str, options: dict[str, Any], radius: int, sigma: float | None = None) -> nn.Module:
     """A video denoiser: deq-priors' image denoiser ``name`` (``in_channels = 2 radius + 1``) in a
-    :class:`FrameWindow`, or a video denoiser as it is."""
+    :class:`FrameWindow` (``sigma``: the fixed noise level a noise-conditioned denoiser such as FFDNet gets inside
+    the equilibrium map), or a video denoiser as it is."""
     from deq.core.registry import create
 
     opts = dict(options)
     opts.setdefault("in_channels", 2 * radius + 1)
-    return as_video_denoiser(create("prior", name, **opts), radius=radius)
+    return as_video_denoiser(create("prior", name, **opts), radius=radius, sigma=sigma)
 
 
 def load_weights(weights: str | os.PathLike[str] | None = None, *, model: str = "de-gap", **solver: Any) -> nn.Module:
