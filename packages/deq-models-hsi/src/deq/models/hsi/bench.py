@@ -2,10 +2,11 @@
 held-out scene denoised by the models trained without it, written to the ``hsi`` section of docs/benchmarks.md (or
 ``--out``) with the figures beside it.
 
-1. Table I counterpart: PSNR / SSIM / SAM of the noisy cube, batch-OMP, Lasso and the four learned models at
-   sigma = 30, 50, 70 (mean over the three leave-one-scene-out folds, and PSNR per fold), beside the paper's ICVL
-   numbers. The baselines' parameters (OMP's tolerance factor, Lasso's alpha) are chosen per fold and noise level
-   on the validation rows of the fold's training scenes, never on the test scene.
+1. Table I counterpart: PSNR / SSIM / SAM of the noisy cube, batch-OMP, Lasso, the pretrained CNN alone (not in
+   the paper: what the sparse coding adds to it) and the four learned models at sigma = 30, 50, 70 (mean over the
+   three leave-one-scene-out folds, and PSNR per fold), beside the paper's ICVL numbers. The baselines' parameters
+   (OMP's tolerance factor, Lasso's alpha) are chosen per fold and noise level on the validation rows of the
+   fold's training scenes, never on the test scene.
 2. Fig. 7: PSNR against the number of inference iterations (DU: plain iterations of the trained stage; DEQ:
    Anderson iterations) at sigma = 50.
 3. Fig. 6: PSNR against the block size ``n`` at sigma = 50 (the models trained on 20 x 20 blocks, applied with
@@ -32,14 +33,19 @@ from torch import Tensor, nn
 from deq.core.bench import command_line, markdown_table, results_file, write_section
 from deq.core.metrics import psnr, sam, ssim
 from deq.models.hsi.data import SCENES, SIGMAS, Fold, add_noise
+from deq.models.hsi.models import BLOCK
+from deq.models.hsi.train import denoise
 from deq.models.hsi.weights import MODELS
 
 FOLDS = tuple(SCENES)
 BASELINES = ("batch-omp-sc", "lasso-sc")
+#: the pretrained CNN applied alone to every block (eq. 12; not in the paper's tables): what the sparse coding adds
+CNN = "hsi-cnn"
 LABELS = {
     "noisy": "Noisy",
     "batch-omp-sc": "batch-OMP",
     "lasso-sc": "Lasso",
+    CNN: "CNN alone",
     "du-full-sc": "DU-full-sc",
     "deq-full-sc": "DEQ-full-sc",
     "du-fast-sc": "DU-fast-sc",
@@ -113,6 +119,11 @@ class Sources:
         path = self.runs / fold / name / "weights.pt" if self.runs else shipped(name, fold)
         return load_model(name, path, **overrides)
 
+    def prior(self, fold: str) -> nn.Module:
+        from deq.models.hsi.weights import PRIOR, load_prior, shipped
+
+        return load_prior(self.runs / fold / "cnn" / "weights.pt" if self.runs else shipped(PRIOR, fold))
+
     def baseline(self, name: str, fold: str, sigma: float, factor: float) -> nn.Module:
         from deq.core.registry import create
 
@@ -159,10 +170,12 @@ def run_table(
                     factor, scores = tune_baseline(sources, m, fold, sigma, data_dir)
                     choices.setdefault(fold_name, {}).setdefault(sigma, {})[m] = (factor, scores)
                     model = sources.baseline(m, fold_name, sigma, factor)
-                else:
-                    model = learned[m]
                 t0 = time.perf_counter()
-                out = model.reconstruct(noisy[None], Denoising())[0]
+                if m == CNN:
+                    with torch.no_grad():
+                        out = denoise(sources.prior(fold_name).eval(), noisy, BLOCK)
+                else:
+                    out = (learned[m] if m in MODELS else model).reconstruct(noisy[None], Denoising())[0]
                 row[m] = (*quality(out, clean), time.perf_counter() - t0)
                 print(f"  {fold_name} sigma {sigma} {m}: {row[m][0]:.2f} dB, {row[m][3]:.1f} s", flush=True)
             results.setdefault(fold_name, {})[sigma] = row
@@ -178,16 +191,16 @@ def table_one(results: dict, sigmas: Sequence[int], methods: Sequence[str]) -> s
             cells = []
             for m in columns:
                 ours = statistics.mean(results[f][sigma][m][k] for f in results)
-                paper = PAPER[sigma][m][k] if sigma in PAPER else None
+                paper = PAPER[sigma][m][k] if m in PAPER.get(sigma, {}) else None
                 fmt = "{:.2f}" if k == 0 else "{:.3f}"
                 cells.append(fmt.format(ours) + (f" ({fmt.format(paper)})" if paper is not None else ""))
             rows.append((sigma, metric, *cells))
         if "lasso-sc" in methods:
             gains = []
             for m in columns:
-                if m in MODELS:
+                if m in MODELS or m == CNN:
                     ours = statistics.mean(results[f][sigma][m][0] - results[f][sigma]["lasso-sc"][0] for f in results)
-                    paper = PAPER[sigma][m][0] - PAPER[sigma]["lasso-sc"][0] if sigma in PAPER else None
+                    paper = PAPER[sigma][m][0] - PAPER[sigma]["lasso-sc"][0] if m in PAPER.get(sigma, {}) else None
                     gains.append(f"{ours:+.2f}" + (f" ({paper:+.2f})" if paper is not None else ""))
                 else:
                     gains.append("")
@@ -279,10 +292,10 @@ def timing_table(results: dict, sigma: int, methods: Sequence[str], sources: Sou
     for m in methods:
         seconds = statistics.mean(results[f][sigma][m][3] for f in results)
         pixels = statistics.mean(_pixels(f) for f in results)
-        if m in MODELS:
-            model = sources.model(m, fold)
+        if m in MODELS or m == CNN:
+            model = sources.model(m, fold) if m in MODELS else sources.prior(fold)
             params = sum(p.numel() for p in model.parameters())
-            paper = f"{PAPER_SECONDS[m]:.2f}"
+            paper = f"{PAPER_SECONDS[m]:.2f}" if m in PAPER_SECONDS else "-"
         else:
             params, paper = 0, "-"
         rows.append((LABELS[m], f"{seconds:.2f}", f"{seconds / pixels * 1e6:.1f}", paper, params))
@@ -316,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", default=None, help="use RUNS/FOLD/{dict,MODEL}/weights.pt instead of the shipped weights")
     parser.add_argument("--folds", nargs="+", choices=FOLDS, default=list(FOLDS), help="held-out scenes (default: all)")
     parser.add_argument("--sigmas", nargs="+", type=int, default=list(SIGMAS), help="noise levels, 0-255 (default: 30 50 70)")
-    parser.add_argument("--methods", nargs="+", choices=(*BASELINES, *MODELS), default=[*BASELINES, *MODELS])
+    parser.add_argument("--methods", nargs="+", choices=(*BASELINES, CNN, *MODELS), default=[*BASELINES, CNN, *MODELS])
     parser.add_argument("--curve-sigma", type=int, default=50, help="noise level of Fig. 6 and 7")
     parser.add_argument("--ks", default=",".join(map(str, KS)), help="iteration counts of Fig. 7")
     parser.add_argument("--blocks", default=",".join(map(str, BLOCKS)), help="block sizes of Fig. 6")

@@ -2,7 +2,8 @@
 
 Every file is in deq-core's one format (:mod:`deq.core.weights`), named ``NAME_HELDOUT.pt`` with a JSON beside it:
 for each leave-one-scene-out fold (``HELDOUT`` is the scene held out of all its training, see
-:class:`deq.models.hsi.data.Fold`) the K-SVD dictionary (kind ``operator``, ``ksvd-dictionary``) and the four
+:class:`deq.models.hsi.data.Fold`) the K-SVD dictionary (kind ``operator``, ``ksvd-dictionary``), the pretrained CNN
+the end-to-end training started from (kind ``prior``, ``hsi-cnn``; for the benchmark's "CNN alone" row) and the four
 learned models (kind ``model``). ``pretrained=True`` without a file loads the fold that holds out
 :data:`DEFAULT_HELD_OUT`.
 """
@@ -19,6 +20,7 @@ from deq.core import weights as core_weights
 from deq.models.hsi.dictionary import NAME as DICTIONARY
 
 MODELS = ("du-full-sc", "deq-full-sc", "du-fast-sc", "deq-fast-sc")
+PRIOR = "hsi-cnn"
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 #: the fold whose weights ``pretrained=True`` loads by default (trained on ABU beach and ABU urban)
 DEFAULT_HELD_OUT = "hydice-urban"
@@ -29,12 +31,12 @@ HOW_TO_OBTAIN = (
 
 
 def shipped(name: str, held_out: str = DEFAULT_HELD_OUT) -> Path:
-    """The shipped weight file of ``name`` (a model of :data:`MODELS` or ``"ksvd-dictionary"``) for the fold that
-    holds out ``held_out``."""
+    """The shipped weight file of ``name`` (a model of :data:`MODELS`, ``"ksvd-dictionary"`` or ``"hsi-cnn"``) for the
+    fold that holds out ``held_out``."""
     from deq.models.hsi.data import SCENES
 
-    if name not in (*MODELS, DICTIONARY):
-        raise ValueError(f"no shipped weights for {name!r}; there are {[*MODELS, DICTIONARY]}")
+    if name not in (*MODELS, DICTIONARY, PRIOR):
+        raise ValueError(f"no shipped weights for {name!r}; there are {[*MODELS, DICTIONARY, PRIOR]}")
     if held_out not in SCENES:
         raise ValueError(f"unknown held-out scene {held_out!r}; the scenes are {sorted(SCENES)}")
     return WEIGHTS_DIR / f"{name}_{held_out}.pt"
@@ -47,6 +49,12 @@ def load_model(name: str, weights: str | os.PathLike[str] | None = None, **overr
         raise ValueError(f"model must be one of {MODELS}, got {name!r}")
     path = Path(weights) if weights is not None else shipped(name)
     return core_weights.load_weights(path, kind="model", name=name, how_to_obtain=HOW_TO_OBTAIN, **overrides)
+
+
+def load_prior(weights: str | os.PathLike[str] | None = None) -> nn.Module:
+    """The pretrained CNN (deq-priors' ``hsi-cnn``) of a weight file (default: the shipped one of the default fold)."""
+    path = Path(weights) if weights is not None else shipped(PRIOR)
+    return core_weights.load_weights(path, kind="prior", name=PRIOR, how_to_obtain=HOW_TO_OBTAIN)
 
 
 def load_dictionary(weights: str | os.PathLike[str] | None = None) -> Tensor:
