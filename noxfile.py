@@ -1,7 +1,9 @@
 """nox sessions: demo (the main job), tests, bench, lint, docs.
 
-Torch is pinned here (never in the packages): the torch 2.14.1 / torchvision 0.29.1 pair, installed in the
-same pip command as everything that needs torchvision so no package can swap torch for another build.
+Torch is pinned here (never in the packages). No deq distribution needs torchvision, so the demo and the docs
+take the small CPU build of torch 2.13.0 (1.1 GB); the sessions that install DeepInverse (tests, bench) take the
+torch 2.14.1 / torchvision 0.29.1 pair (5.5 GB) in the same pip command, so no package can swap torch behind
+our back.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import nox
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 
+CPU_TORCH = ("torch==2.13.0",)
 TORCH = ("torch==2.14.1", "torchvision==0.29.1")
 PACKAGES = (
     "./packages/deq-core",
@@ -21,14 +24,14 @@ PACKAGES = (
 )
 
 
-def _install_all(session: nox.Session, *extra: str) -> None:
-    session.install(*TORCH, *PACKAGES, *extra)
+def _install_all(session: nox.Session, *extra: str, torch: tuple[str, ...] = TORCH) -> None:
+    session.install(*torch, *PACKAGES, *extra)
 
 
 @nox.session
 def demo(session: nox.Session) -> None:
     """The main job on embedded data: video SCI with GAP-TV, PnP-GAP and DE-GAP (`deq demo sci`)."""
-    _install_all(session)
+    _install_all(session, torch=CPU_TORCH)
     session.run("deq", "demo", "sci", *session.posargs)
 
 
@@ -62,5 +65,5 @@ def lint(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Regenerate docs/components.md from the plugin registry (every installed component, its kind,
     distribution and summary) so the reference never drifts from the code."""
-    _install_all(session)
+    _install_all(session, torch=CPU_TORCH)
     session.run("python", "docs/make_components.py")

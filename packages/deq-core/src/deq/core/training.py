@@ -279,10 +279,17 @@ def _load_init(model: nn.Module, path: str, kind: str, name: str, config: dict[s
 
 @contextlib.contextmanager
 def _process_group(proc: Process) -> Iterator[None]:
+    """Tear the process group down at the end of a run; on a normal exit every rank first waits at a barrier
+    (rank 0 still validates and writes the weights while the others are done, and gloo aborts a process whose
+    group is destroyed while a peer still holds its connections)."""
+    ok = False
     try:
         yield
+        ok = True
     finally:
         if proc.world > 1 and dist.is_initialized():
+            if ok:
+                dist.barrier()
             dist.destroy_process_group()
 
 
