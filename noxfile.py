@@ -21,6 +21,8 @@ PACKAGES = (
     "./packages/deq-priors",
     "./packages/deq-models-sci",
     "./packages/deq-models-hsi",
+    "./packages/deq-models-luser",
+    "./packages/deq-models-mismatch",
 )
 
 

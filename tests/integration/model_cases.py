@@ -52,6 +52,38 @@ def hsi_problem() -> tuple[torch.Tensor, Any, tuple[int, ...]]:
     return cube + 0.1 * torch.randn(cube.shape, generator=g), Denoising(), tuple(cube.shape)
 
 
+def luser_problem(task: str) -> Callable[[], tuple[torch.Tensor, Any, tuple[int, ...]]]:
+    """A 16x16 problem of one of deq-models-luser's tasks (deblur, ct, mri4x), measured with its noise."""
+
+    def problem() -> tuple[torch.Tensor, Any, tuple[int, ...]]:
+        from deq.models.luser.tasks import get_task
+
+        t = get_task(task)
+        g = torch.Generator().manual_seed(0)
+        image = torch.rand(2, t.image_channels, 16, 16, generator=g)
+        op = t.operator(16, seeds=[0, 1])
+        return t.measure(image, op, g), op, (2, t.channels, 16, 16)
+
+    return problem
+
+
+def mri_problem() -> tuple[torch.Tensor, Any, tuple[int, ...]]:
+    from deq.operators.mri import CartesianMRI, radial_mask
+
+    x = torch.rand(2, 1, 12, 12, generator=torch.Generator().manual_seed(0))
+    op = CartesianMRI(radial_mask((12, 12), 0.3)).real_input()
+    return op(x), op, tuple(x.shape)
+
+
+def sr_problem() -> tuple[torch.Tensor, Any, tuple[int, ...]]:
+    from deq.operators.kernels import gaussian_kernel
+    from deq.operators.sr import SuperResolution
+
+    x = torch.rand(2, 3, 12, 12, generator=torch.Generator().manual_seed(0))
+    op = SuperResolution(gaussian_kernel(3, 1.0), 2)
+    return op(x), op, tuple(x.shape)
+
+
 TINY_SOLVER = {"max_iter": 4, "tol": 1e-3, "backward_max_iter": 4, "warn_unconverged": False}
 
 HSI_TINY = {"bands": 5, "atoms": 12, "block": 4, "prior": {"depth": 2, "width": 4}}
@@ -68,4 +100,16 @@ CASES = [
     ModelCase("deq-fast-sc", {**HSI_TINY, "support": 3, "solver": TINY_SOLVER}, hsi_problem),
     ModelCase("batch-omp-sc", {"bands": 5, "atoms": 12, "sigma": 25.0}, hsi_problem, learned=False),
     ModelCase("lasso-sc", {"bands": 5, "atoms": 12, "sigma": 25.0}, hsi_problem, learned=False),
+    ModelCase("lu-dncnn", {"task": "deblur", "stages": 2}, luser_problem("deblur")),
+    ModelCase("deq4ip", {"task": "mri4x", "solver": TINY_SOLVER}, luser_problem("mri4x")),
+    ModelCase("luser-sw", {"task": "deblur", "stages": 2, "solver": TINY_SOLVER}, luser_problem("deblur")),
+    ModelCase("luser-dw", {"task": "ct", "stages": 2, "solver": TINY_SOLVER}, luser_problem("ct")),
+    # complex k-space: y.to(dtype) must keep the imaginary part (the model stays real)
+    ModelCase(
+        "sd-red",
+        {"denoiser_options": {"depth": 3, "width": 4}, "tau": 0.3, "solver": TINY_SOLVER},
+        mri_problem,
+        dtype=torch.complex64,
+    ),
+    ModelCase("pnp-pgm", {"denoiser_options": {"in_channels": 3, "base": 4, "levels": 2}, "solver": TINY_SOLVER}, sr_problem),
 ]

@@ -35,7 +35,15 @@ def test_every_prior_is_registered_through_the_plugin(registry):
 
 
 #: how each prior's Lipschitz constant is controlled (deq.core.prior.Prior.lipschitz)
-LIPSCHITZ = {"rsn-cnn": "real", "rsn-unet": "real", "hsi-cnn": "real", "tv": "prox", "soft-threshold": "prox", "wavelet": "prox"}
+LIPSCHITZ = {
+    "shallow-eq": "miyato",
+    "rsn-cnn": "real",
+    "rsn-unet": "real",
+    "hsi-cnn": "real",
+    "tv": "prox",
+    "soft-threshold": "prox",
+    "wavelet": "prox",
+}
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
@@ -107,6 +115,51 @@ def test_shallow_eq_parameter_count_luser_table3(registry, channels, expected):
     assert sum(p.numel() for p in model.parameters()) == expected
 
 
+def _layers(seq) -> list[str]:
+    """``conv(cin,cout)`` / ``GN(groups,channels)`` / ``LReLU`` for each layer of a Sequential."""
+    out = []
+    for m in seq:
+        if isinstance(m, torch.nn.Conv2d):
+            out.append(f"conv({m.in_channels},{m.out_channels})")
+        elif isinstance(m, torch.nn.GroupNorm):
+            out.append(f"GN({m.num_groups},{m.num_channels})")
+        elif isinstance(m, torch.nn.LeakyReLU):
+            out.append("LReLU")
+        else:
+            out.append(type(m).__name__)
+    return out
+
+
+def test_shallow_eq_layout_is_luser_table1(registry):
+    """Table 1 as printed: no GroupNorm in the injection layers, two in the data layers, two in the mix layers; the
+    parameter count alone cannot tell this layout from one with the norms moved (the test above passes for both)."""
+    model = registry.get("prior", "shallow-eq").obj(in_channels=3)
+    assert _layers(model.injection) == ["conv(3,32)", "LReLU", "conv(32,32)", "LReLU"]
+    assert _layers(model.data) == ["conv(3,32)", "GN(8,32)", "LReLU", "conv(32,32)", "GN(8,32)", "LReLU"]
+    assert _layers(model.mix) == ["conv(64,64)", "GN(8,64)", "LReLU", "conv(64,64)", "GN(8,64)", "LReLU", "conv(64,3)"]
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 7 and all(c.bias is not None for c in convs)
+    assert all(torch.nn.utils.parametrize.is_parametrized(c, "weight") for c in convs)  # Miyato on every conv
+
+
+def test_shallow_eq_miyato_weights_are_fixed_during_one_solve(registry):
+    """In training mode Miyato's spectral norm takes a power step on every access of a weight; inside the block's solve
+    every iteration must see the same normalised weights (deq-core's solve_scope), computed once per forward."""
+    model = registry.get("prior", "shallow-eq").obj(solver={"max_iter": 6, "tol": 1e-12, "warn_unconverged": False}).train()
+    seen: list[torch.Tensor] = []
+    conv = model.mix[0]
+    handle = conv.register_forward_pre_hook(lambda m, _: seen.append(m.weight))
+    try:
+        model(torch.rand(2, 1, 8, 8))
+    finally:
+        handle.remove()
+    assert len(seen) >= 6  # every solver iteration (plus the final application with a graph)
+    assert all(w is seen[0] for w in seen), "the normalised weight changed between iterations of one solve"
+    u_before = conv.parametrizations.weight[0]._u.clone()
+    model(torch.rand(2, 1, 8, 8))
+    assert not torch.equal(conv.parametrizations.weight[0]._u, u_before)  # a new forward takes a new power step
+
+
 def test_ffdnet_requires_sigma_and_uses_it(registry):
     model = registry.get("prior", "ffdnet").obj(depth=3, width=8).eval()
     x = torch.rand(1, 1, 8, 8)
@@ -128,8 +181,12 @@ def test_unet3d_handles_any_number_of_frames(registry):
 
 
 def test_shallow_eq_converges_and_input_gradient_matches_finite_difference(registry):
+    """A contractive instance (the last GroupNorm's gain scaled to 0.1: a random block at init need not contract) is
+    solved to 1e-10, and its implicit input gradient equals central finite differences."""
     torch.manual_seed(0)
     model = registry.get("prior", "shallow-eq").obj(solver={"tol": 1e-10, "max_iter": 60}).double().eval()
+    with torch.no_grad():
+        model.mix[4].weight.mul_(0.1)
     x = torch.rand(1, 1, 10, 10, dtype=torch.float64, requires_grad=True)
     v = torch.randn_like(x)
     out = model(x)

@@ -24,13 +24,22 @@ def scene():
     return video, op, op(video)
 
 
+def test_shipped_degap_keeps_the_provenance_of_every_phase():
+    prov = torch.load(SHIPPED["de-gap"], weights_only=True)["provenance"]
+    phases = []
+    while prov is not None:
+        phases.append(prov)
+        prov = (prov.get("init") or {}).get("provenance")
+    assert len(phases) >= 2 and all(p["steps"] > 0 and p["command"] for p in phases)
+
+
 @pytest.mark.parametrize("name", ["de-gap", "de-rnn"])
 def test_shipped_files_are_plain_tensors_with_provenance(name):
     blob = torch.load(SHIPPED[name], weights_only=True)
     prov = blob["provenance"]
     assert blob["format"] == "deq-weights/1" and (blob["kind"], blob["name"]) == ("model", name)
     assert all(k.startswith("map.") for k in blob["state_dict"])
-    assert prov["command"].startswith("python -m deq.models.sci.train") and prov["steps"] > 0
+    assert prov["command"].startswith(("deq train sci", "python -m deq.models.sci.train")) and prov["steps"] > 0
     assert prov["metrics"]["validation"]["val_psnr"] > 0 and "held out for validation" in prov["data"]
 
 
