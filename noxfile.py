@@ -20,6 +20,7 @@ PACKAGES = (
     "./packages/deq-operators[all]",
     "./packages/deq-priors",
     "./packages/deq-models-sci",
+    "./packages/deq-models-hsi",
     "./packages/deq-models-luser",
     "./packages/deq-models-mismatch",
 )

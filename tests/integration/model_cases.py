@@ -44,6 +44,14 @@ def sci_problem() -> tuple[torch.Tensor, Any, tuple[int, ...]]:
     return op(video), op, tuple(video.shape)
 
 
+def hsi_problem() -> tuple[torch.Tensor, Any, tuple[int, ...]]:
+    from deq.operators.simple import Denoising
+
+    g = torch.Generator().manual_seed(0)
+    cube = torch.rand(2, 5, 8, 6, generator=g)
+    return cube + 0.1 * torch.randn(cube.shape, generator=g), Denoising(), tuple(cube.shape)
+
+
 def luser_problem(task: str) -> Callable[[], tuple[torch.Tensor, Any, tuple[int, ...]]]:
     """A 16x16 problem of one of deq-models-luser's tasks (deblur, ct, mri4x), measured with its noise."""
 
@@ -78,12 +86,20 @@ def sr_problem() -> tuple[torch.Tensor, Any, tuple[int, ...]]:
 
 TINY_SOLVER = {"max_iter": 4, "tol": 1e-3, "backward_max_iter": 4, "warn_unconverged": False}
 
+HSI_TINY = {"bands": 5, "atoms": 12, "block": 4, "prior": {"depth": 2, "width": 4}}
+
 CASES = [
     ModelCase("gap-tv", {"n_iter": 3}, sci_problem, learned=False),
     ModelCase("pnp-gap", {"sigmas": [0.1], "iters": [2]}, sci_problem, learned=False),
     ModelCase("pnp-admm", {"sigmas": [0.1], "iters": [2]}, sci_problem, learned=False),
     ModelCase("de-gap", {"denoiser_options": {"depth": 2, "width": 4}, "solver": TINY_SOLVER}, sci_problem, id="de-gap"),
     ModelCase("de-rnn", {"width": 3, "solver": TINY_SOLVER}, sci_problem),
+    ModelCase("du-full-sc", {**HSI_TINY}, hsi_problem),
+    ModelCase("deq-full-sc", {**HSI_TINY, "solver": TINY_SOLVER}, hsi_problem),
+    ModelCase("du-fast-sc", {**HSI_TINY, "support": 3}, hsi_problem),
+    ModelCase("deq-fast-sc", {**HSI_TINY, "support": 3, "solver": TINY_SOLVER}, hsi_problem),
+    ModelCase("batch-omp-sc", {"bands": 5, "atoms": 12, "sigma": 25.0}, hsi_problem, learned=False),
+    ModelCase("lasso-sc", {"bands": 5, "atoms": 12, "sigma": 25.0}, hsi_problem, learned=False),
     ModelCase("lu-dncnn", {"task": "deblur", "stages": 2}, luser_problem("deblur")),
     ModelCase("deq4ip", {"task": "mri4x", "solver": TINY_SOLVER}, luser_problem("mri4x")),
     ModelCase("luser-sw", {"task": "deblur", "stages": 2, "solver": TINY_SOLVER}, luser_problem("deblur")),

@@ -10,7 +10,15 @@ import pytest
 
 from deq.core.registry import Registry
 
-DISTRIBUTIONS = ("deq-core", "deq-operators", "deq-priors", "deq-models-sci", "deq-models-luser", "deq-models-mismatch")
+DISTRIBUTIONS = (
+    "deq-core",
+    "deq-operators",
+    "deq-priors",
+    "deq-models-sci",
+    "deq-models-hsi",
+    "deq-models-luser",
+    "deq-models-mismatch",
+)
 
 
 def test_deq_is_a_namespace_spanning_the_distributions():

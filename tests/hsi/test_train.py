@@ -1,0 +1,72 @@
+"""``deq train hsi-dictionary`` and ``deq train hsi`` on deq-core's harness: what the runs write and record, resume,
+the support choice on validation rows, and the errors a user can fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from deq.core.errors import DeqError
+from deq.core.weights import read_weights
+from deq.models.hsi.train import B_CHOICES, SUPPORT_CHOICES
+from deq.models.hsi.train import main as train_main
+from deq.models.hsi.weights import load_dictionary, load_model
+from deq.operators.simple import Denoising
+
+from .conftest import FOLD, TINY_E2E
+
+
+def test_dictionary_run_records_ksvd_and_the_fold(tiny_runs):
+    blob = read_weights(tiny_runs / FOLD / "dict" / "weights.pt")
+    assert (blob["kind"], blob["name"], blob["config"]) == ("operator", "ksvd-dictionary", {"bands": 31, "atoms": 40})
+    prov = blob["provenance"]
+    assert "hydice-urban held out" in prov["data"] and "K-SVD" in prov["algorithm"] and prov["steps"] == 2
+    D = load_dictionary(tiny_runs / FOLD / "dict" / "weights.pt")
+    assert D.shape == (31, 40) and torch.allclose(D.norm(dim=0), torch.ones(40), atol=1e-5)
+    assert json.loads((tiny_runs / FOLD / "dict" / "weights.json").read_text())["provenance"]["held_out"] == FOLD
+
+
+def test_model_runs_record_their_sources_and_reconstruct(tiny_runs):
+    cube = torch.rand(1, 31, 12, 12)
+    for name in ("du-full-sc", "deq-full-sc", "du-fast-sc", "deq-fast-sc"):
+        model = load_model(name, tiny_runs / FOLD / name / "weights.pt")
+        prov = model.provenance
+        assert prov["steps"] == 1 and set(prov["metrics"]["validation"]) == {f"val_psnr_sigma{s}" for s in (30, 50, 70)}
+        assert "dictionary" in prov["data"] and "deq train hsi-dictionary" in prov["data"] and "hsi-cnn" in prov["data"]
+        assert torch.equal(model.dictionary(), load_dictionary(tiny_runs / FOLD / "dict" / "weights.pt"))
+        assert model.reconstruct(cube, Denoising()).shape == cube.shape
+    chosen = load_model("deq-fast-sc", tiny_runs / FOLD / "deq-fast-sc" / "weights.pt")
+    config = read_weights(tiny_runs / FOLD / "deq-fast-sc" / "weights.pt")["config"]
+    assert chosen.support == config["support"] in SUPPORT_CHOICES and config["b"] in B_CHOICES
+    assert "starting values chosen on the validation rows" in chosen.provenance["data"]
+
+
+def test_resume_continues_the_run(tiny_runs, tmp_path):
+    fold = tiny_runs / FOLD
+    argv = [
+        *("--model", "du-fast-sc", "--held-out", FOLD, "--support", "4", "--b", "4", *TINY_E2E),
+        *("--dictionary", str(fold / "dict" / "weights.pt"), "--prior-weights", str(fold / "cnn" / "weights.pt")),
+        *("--out", str(tmp_path / "r"), "--ckpt-every", "1"),
+    ]
+    assert train_main([*argv, "--steps", "1"]) == 0
+    assert train_main([*argv, "--steps", "2", "--resume"]) == 0
+    assert read_weights(tmp_path / "r" / "weights.pt")["provenance"]["steps"] == 2
+    with pytest.raises(DeqError, match="exists: pass --resume"):
+        train_main([*argv, "--steps", "3"])
+
+
+def test_models_need_a_dictionary_and_a_pretrained_cnn(tiny_runs, tmp_path):
+    with pytest.raises(ValueError, match="give both"):
+        train_main(["--model", "deq-full-sc", "--held-out", FOLD, "--steps", "1", "--out", str(tmp_path / "x"), *TINY_E2E])
+    wrong = [
+        "--dictionary",
+        str(tiny_runs / FOLD / "cnn" / "weights.pt"),
+        "--prior-weights",
+        str(tiny_runs / FOLD / "cnn" / "weights.pt"),
+    ]
+    with pytest.raises(DeqError, match="holds the weights of prior 'hsi-cnn'"):
+        train_main(
+            ["--model", "deq-full-sc", "--held-out", FOLD, *wrong, "--steps", "1", "--out", str(tmp_path / "y"), *TINY_E2E]
+        )
