@@ -52,7 +52,9 @@ class EquilibriumModel(nn.Module):
         solver: a :class:`~deq.core.solver_config.SolverConfig`, a dictionary of its fields, or ``None``.
 
     Subclasses may override :meth:`check_inputs` (validate ``y`` against ``A``), :meth:`initial` (the start
-    ``x^(0)``; default ``A^H y``) and :meth:`map_inputs` (the map's extra arguments; default ``(y, A)``).
+    ``x^(0)``; default ``A^H y``), :meth:`map_inputs` (the map's extra arguments; default ``(y, A)``) and, for maps
+    whose state is not the image (e.g. sparse codes), :meth:`readout` (the reconstruction from the state) and
+    :meth:`initial_from` (the start from the already computed map inputs, so they are not computed twice).
     """
 
     def __init__(self, map: nn.Module, solver: SolverConfig | dict[str, Any] | None = None) -> None:
@@ -82,13 +84,24 @@ class EquilibriumModel(nn.Module):
         """The extra arguments of the map, ``f(x, *map_inputs(y, A))``; default ``(y, A)``."""
         return (y, operator)
 
+    def initial_from(self, inputs: tuple[Any, ...], y: Tensor, operator: LinearOperator) -> Tensor:
+        """The start as :meth:`forward` and :meth:`iterate` take it, given ``inputs = map_inputs(y, A)``; default
+        :meth:`initial` (override when the start derives from the inputs)."""
+        return self.initial(y, operator)
+
+    def readout(self, z: Tensor, inputs: tuple[Any, ...], y: Tensor) -> Tensor:
+        """The reconstruction from the map's state ``z`` (``inputs``: :meth:`map_inputs` of ``y``); default ``z``."""
+        return z
+
     # -- the model ------------------------------------------------------------------------------------
     def forward(self, y: Tensor, operator: LinearOperator, x0: Tensor | None = None) -> tuple[Tensor, SolverInfo]:
         """The equilibrium ``x*`` of the map from ``x0`` (default :meth:`initial`) and the solver statistics;
         gradients by the configured implicit backward."""
         self.check_inputs(y, operator)
-        z0 = self.initial(y, operator) if x0 is None else x0
-        return self.deq(z0, *self.map_inputs(y, operator))  # DEQ solves inside solve_scope(self)
+        inputs = self.map_inputs(y, operator)
+        z0 = self.initial_from(inputs, y, operator) if x0 is None else x0
+        z, info = self.deq(z0, *inputs)  # DEQ solves inside solve_scope(self)
+        return self.readout(z, inputs, y), info
 
     @torch.no_grad()
     def reconstruct(self, y: Tensor, operator: LinearOperator) -> Tensor:
@@ -110,22 +123,25 @@ class EquilibriumModel(nn.Module):
         return_all: bool = False,
         callback: Callable[[int, Tensor], None] | None = None,
     ) -> Tensor | list[Tensor]:
-        """``n_iter`` plain iterations ``x_{k+1} = f(x_k)`` from ``x0`` (default :meth:`initial`), with a graph
-        when gradients are enabled: the unrolled network with shared weights. Returns the last iterate, or
-        with ``return_all`` the list ``[x_1, ..., x_n]`` (for per-stage losses); ``callback(k, x_k)`` sees each."""
+        """``n_iter`` plain iterations ``z_{k+1} = f(z_k)`` from ``x0`` (default :meth:`initial_from`), with a graph
+        when gradients are enabled: the unrolled network with shared weights. Returns the last reconstruction
+        ``x_n = readout(z_n)``, or with ``return_all`` the list ``[x_1, ..., x_n]`` (for per-stage losses);
+        ``callback(k, x_k)`` sees each."""
         if n_iter < 1:
             raise ValueError(f"iterate: n_iter must be >= 1, got {n_iter}")
         self.check_inputs(y, operator)
-        x = self.initial(y, operator) if x0 is None else x0
         inputs = self.map_inputs(y, operator)
+        z = self.initial_from(inputs, y, operator) if x0 is None else x0
         iterates = []
         with solve_scope(self.map):
             for k in range(n_iter):
-                x = self.map(x, *inputs)
-                if callback is not None:
-                    callback(k, x)
-                if return_all:
-                    iterates.append(x)
+                z = self.map(z, *inputs)
+                if return_all or callback is not None or k == n_iter - 1:
+                    x = self.readout(z, inputs, y)
+                    if callback is not None:
+                        callback(k, x)
+                    if return_all:
+                        iterates.append(x)
         return iterates if return_all else x
 
     def lipschitz_at(

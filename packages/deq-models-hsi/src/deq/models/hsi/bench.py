@@ -259,7 +259,7 @@ def iteration_curves(sources: Sources, folds: Sequence[str], sigma: int, ks: Seq
                     def g(z: Tensor) -> Tensor:
                         fz = model.map(z, *inputs)
                         if calls[0] + 1 in ks:
-                            record(calls[0], model.cube(fz, inputs, y.shape))
+                            record(calls[0], model.readout(fz, inputs, y))
                         calls[0] += 1
                         return fz
 

@@ -23,7 +23,6 @@ solve scope (the spectral-normalised CNN is one map during a solve).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -31,7 +30,6 @@ from torch import Tensor, nn
 
 from deq.core.model import EquilibriumModel
 from deq.core.operator import LinearOperator
-from deq.core.solve_scope import solve_scope
 from deq.core.solver_config import SolverConfig
 from deq.core.solvers import SolverInfo
 from deq.models.hsi.blocks import as_blocks, as_signals, from_blocks, to_blocks
@@ -134,58 +132,25 @@ class BlockSparseCoding(EquilibriumModel):
         return self.problem(y)
 
     def initial(self, y: Tensor, operator: LinearOperator) -> Tensor:
-        signals, _, extra = self.problem(y)
-        return self.map.start(signals, extra)
+        return self.initial_from(self.problem(y), y, operator)
 
-    def cube(self, g: Tensor, inputs: tuple[Any, ...], shape: torch.Size) -> Tensor:
-        """The cubes ``shape`` ``[B, d, H, W]`` assembled from the blocks' images of the codes ``g``."""
-        return from_blocks(as_blocks(self.image(g, inputs), inputs[1]), tuple(shape))
+    def initial_from(self, inputs: tuple[Any, ...], y: Tensor, operator: LinearOperator) -> Tensor:
+        """The map's start codes from the blocks' signals and the dictionary in ``inputs``."""
+        return self.map.start(inputs[0], inputs[2])
+
+    def readout(self, z: Tensor, inputs: tuple[Any, ...], y: Tensor) -> Tensor:
+        """The cubes ``[B, d, H, W]`` (the shape of ``y``) assembled from the blocks' images of the codes ``z``
+        (eq. 16)."""
+        return from_blocks(as_blocks(self.image(z, inputs), inputs[1]), tuple(y.shape))
 
     # -- the model --------------------------------------------------------------------------------------
     def forward(self, y: Tensor, operator: LinearOperator, x0: Tensor | None = None) -> tuple[Tensor, SolverInfo | None]:
         """The denoised cubes ``[B, d, H, W]`` and the solver statistics (``None`` for unrolled models): ``stages``
-        unrolled steps, or the fixed point ``G*`` of the map from ``x0`` (codes; default: the map's start)."""
-        self.check_inputs(y, operator)
-        inputs = self.problem(y)
-        g = self.map.start(inputs[0], inputs[2]) if x0 is None else x0
-        info = None
-        with solve_scope(self.map):
-            if self.stages is None:
-                g, info = self.deq(g, *inputs)
-            else:
-                for _ in range(self.stages):
-                    g = self.map(g, *inputs)
-        return self.cube(g, inputs, y.shape), info
-
-    def iterate(
-        self,
-        y: Tensor,
-        operator: LinearOperator,
-        n_iter: int,
-        *,
-        x0: Tensor | None = None,
-        return_all: bool = False,
-        callback: Callable[[int, Tensor], None] | None = None,
-    ) -> Tensor | list[Tensor]:
-        """``n_iter`` plain iterations of the map from ``x0`` (codes; default: the map's start), with a graph when
-        gradients are enabled, returning the denoised cube after the last one, or with ``return_all`` after
-        each (per-stage losses, Fig. 7); ``callback(k, cube_k)`` sees each."""
-        if n_iter < 1:
-            raise ValueError(f"iterate: n_iter must be >= 1, got {n_iter}")
-        self.check_inputs(y, operator)
-        inputs = self.problem(y)
-        g = self.map.start(inputs[0], inputs[2]) if x0 is None else x0
-        cubes = []
-        with solve_scope(self.map):
-            for k in range(n_iter):
-                g = self.map(g, *inputs)
-                if return_all or callback is not None or k == n_iter - 1:
-                    x = self.cube(g, inputs, y.shape)
-                    if callback is not None:
-                        callback(k, x)
-                    if return_all:
-                        cubes.append(x)
-        return cubes if return_all else x
+        unrolled steps (:meth:`iterate`), or the fixed point ``G*`` of the map from ``x0`` (codes; default: the
+        map's start)."""
+        if self.stages is None:
+            return super().forward(y, operator, x0)
+        return self.iterate(y, operator, self.stages, x0=x0), None
 
 
 class FullSparseCoding(BlockSparseCoding):
