@@ -209,7 +209,7 @@ def test_deq4ip_map_is_one_map_during_a_solve():
     assert model.training and bn.training  # restored after the solve
 
 
-def test_luser_blocks_are_fixed_during_their_solves_and_lu_dncnn_uses_batch_statistics():
+def test_luser_blocks_are_fixed_during_their_solves_and_lu_dncnn_uses_frozen_statistics():
     y, op, _ = _denoising_problem(dtype=torch.float32)
     luser = _contractive(create("model", "luser-sw", task="ct", stages=2, solver=QUICK)).train()
     conv = luser.prox[0].mix[0]
@@ -223,10 +223,21 @@ def test_luser_blocks_are_fixed_during_their_solves_and_lu_dncnn_uses_batch_stat
     assert per_stage >= 2
     assert all(w is weights[0] for w in weights[:per_stage]) and all(w is weights[per_stage] for w in weights[per_stage:])
     lu = create("model", "lu-dncnn", task="ct", stages=2).train()
-    bn = [m for m in lu.modules() if isinstance(m, nn.BatchNorm2d)][0]
-    before = bn.running_mean.clone()
-    lu(y, op)
-    assert not torch.equal(bn.running_mean, before)  # an unrolled network trains its batch norm as usual
+    norms = [m for m in lu.modules() if isinstance(m, nn.BatchNorm2d)]
+    for i, bn in enumerate(norms):  # statistics as after pre-training, so that frozen and batch statistics differ
+        bn.running_mean.fill_(0.01 * i)
+        bn.running_var.fill_(1.0 + 0.1 * i)
+    with torch.no_grad():
+        [m for m in lu.modules() if isinstance(m, nn.Conv2d)][-1].weight.normal_(0, 0.01)
+    before = [bn.running_mean.clone() for bn in norms]
+    y2 = torch.cat([y, 2 * y])
+    out_train = lu(y2, op)[0]
+    assert all(torch.equal(bn.running_mean, b) for bn, b in zip(norms, before))  # frozen: statistics unchanged
+    assert lu.training and all(bn.training for bn in norms)  # restored after the forward
+    out_eval = lu.eval()(y2, op)[0]
+    alone = lu(y2[:1], op)[0]
+    torch.testing.assert_close(out_train, out_eval)  # training computes what evaluation computes
+    torch.testing.assert_close(alone, out_eval[:1], rtol=1e-5, atol=1e-6)  # independent of the rest of the batch
 
 
 def test_learned_kernel_needs_a_blur_and_is_what_the_steps_apply():

@@ -55,11 +55,20 @@ def test_deq4ip_pretrains_its_map_then_trains_the_equilibrium(tmp_path):
     assert _reconstructs(model)
 
 
+def test_lu_dncnn_pretrains_its_batch_norm_statistics(tmp_path):
+    argv = [*TINY, *QUIET, "--model", "lu-dncnn", "--pretrain-steps", "1", "--steps", "2", "--out", str(tmp_path)]
+    assert train_main(argv) == 0
+    model = load_weights(tmp_path / "weights.pt", kind="model", name="lu-dncnn")
+    bn = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)][0]
+    assert not torch.equal(bn.running_var, torch.ones_like(bn.running_var))  # learned in the pre-training step
+    assert _reconstructs(model)
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [
         (["--model", "deq4ip", "--aux-loss"], "loop-unrolled"),
-        (["--model", "luser-sw", "--pretrain-steps", "2"], "DEQ4IP only"),
+        (["--model", "luser-sw", "--pretrain-steps", "2"], "batch norm"),
     ],
 )
 def test_flags_that_do_not_apply_are_errors(tmp_path, flags, message):

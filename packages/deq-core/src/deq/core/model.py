@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from deq.core.deq import DEQ
 from deq.core.jacobian import jacobian_spectral_norm
+from deq.core.modes import eval_mode
 from deq.core.operator import LinearOperator
 from deq.core.solve_scope import solve_scope
 from deq.core.solver_config import SolverConfig
@@ -106,12 +107,8 @@ class EquilibriumModel(nn.Module):
     @torch.no_grad()
     def reconstruct(self, y: Tensor, operator: LinearOperator) -> Tensor:
         """The reconstruction ``x*`` (eval mode, no graph)."""
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             return self(y, operator)[0]
-        finally:
-            self.train(was_training)
 
     def iterate(
         self,
@@ -151,11 +148,6 @@ class EquilibriumModel(nn.Module):
         constant ``L = ||J_f(x)||_2`` per sample ``[B]`` by power iteration, and ``eta = (1 + eps) L``, an upper
         bound on ``(1 + eps) max_i |1 - lambda_i|`` over the eigenvalues ``lambda_i`` of ``I - J_f``.
         Anderson / fixed-point iterations are guaranteed to converge locally when ``eta < 1``."""
-        was_training = self.training
-        self.eval()
-        try:
-            with solve_scope(self.map):
-                lip = jacobian_spectral_norm(self.map, x.detach(), *self.map_inputs(y, operator), n_iter=n_iter)
-        finally:
-            self.train(was_training)
+        with eval_mode(self), solve_scope(self.map):
+            lip = jacobian_spectral_norm(self.map, x.detach(), *self.map_inputs(y, operator), n_iter=n_iter)
         return {"lipschitz": lip, "eta": (1 + eps) * lip}

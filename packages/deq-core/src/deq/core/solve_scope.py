@@ -28,15 +28,26 @@ from torch.nn.utils import parametrize
 
 
 @contextmanager
+def frozen_batchnorm(module: nn.Module) -> Iterator[None]:
+    """Within the block, every batch-norm layer of ``module`` in training mode runs on its running statistics and
+    leaves them unchanged (eval mode; its affine weights still train); training mode is restored afterwards."""
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training]
+    for m in norms:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m in norms:
+            m.train()
+
+
+@contextmanager
 def solve_scope(module: nn.Module, *, freeze_batchnorm: bool = True) -> Iterator[None]:
     """Within the block, ``module`` (and everything inside it) is one fixed map; see the module docstring."""
-    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training]
     scoped = [m for m in module.modules() if m is not module and callable(getattr(m, "solve_scope", None))]
     with ExitStack() as stack:
         if freeze_batchnorm:
-            for m in norms:
-                m.eval()
-            stack.callback(lambda: [m.train() for m in norms])
+            stack.enter_context(frozen_batchnorm(module))
         stack.enter_context(parametrize.cached())
         with torch.enable_grad():  # the first access may come from a no_grad solver iteration: keep the graph
             for m in module.modules():

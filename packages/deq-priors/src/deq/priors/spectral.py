@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from deq.core.modes import eval_mode
+
 _CONV = {2: (F.conv2d, torch.nn.grad.conv2d_input), 3: (F.conv3d, torch.nn.grad.conv3d_input)}
 
 
@@ -227,17 +229,14 @@ def network_lipschitz_bound(model: nn.Module, input_shape: Sequence[int], *args:
     def _inside_real_sn(mod: nn.Module) -> bool:
         return id(mod) in wrapped
 
-    was_training = model.training
-    model.eval()
     try:
         for m in model.modules():
             handles.append(m.register_forward_hook(hook))
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             p = next(model.parameters(), None)
             x = torch.zeros((1, *input_shape), dtype=p.dtype if p is not None else torch.float32)
             model(x.to(p.device) if p is not None else x, *args, **kwargs)
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
     return math.prod(factors)

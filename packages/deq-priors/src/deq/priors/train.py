@@ -27,6 +27,7 @@ from deq.core.cli import parse_options
 from deq.core.data import find_data
 from deq.core.images import PatchDataset, load_images
 from deq.core.metrics import psnr
+from deq.core.modes import eval_mode
 from deq.core.training import Recipe, StepContext, main_for
 
 DEFAULT_TRAIN = "natural/DnCNN_Train400"
@@ -38,15 +39,13 @@ DEFAULT_TEST = ("natural/BSD68", "natural/Set12")
 def denoising_psnr(model: nn.Module, images: list[Tensor], sigma: float, device: torch.device, seed: int = 1234) -> float:
     """Mean PSNR (dB) of ``model`` on ``images`` ``[C, H, W]`` with AWGN of level ``sigma`` (intensity scale),
     the noise fixed by ``seed``; outputs clipped to ``[0, 1]``."""
-    was_training = model.training
-    model.eval()
     g = torch.Generator().manual_seed(seed)
     scores = []
-    for im in images:
-        noisy = im + sigma * torch.randn(im.shape, generator=g)
-        out = model(noisy[None].to(device), sigma)
-        scores.append(float(psnr(out.clamp(0, 1).float().cpu(), im[None])[0]))
-    model.train(was_training)
+    with eval_mode(model):
+        for im in images:
+            noisy = im + sigma * torch.randn(im.shape, generator=g)
+            out = model(noisy[None].to(device), sigma)
+            scores.append(float(psnr(out.clamp(0, 1).float().cpu(), im[None])[0]))
     return sum(scores) / len(scores)
 
 

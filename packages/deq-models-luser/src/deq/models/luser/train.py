@@ -4,6 +4,7 @@ ground truth, Adam, end to end).
     deq train luser --model luser-dw --task ct --out runs/luser-dw-ct          # or: python -m deq.models.luser.train
     deq train luser --model lu-dncnn --task deblur --aux-loss --out runs/lu-aux
     deq train luser --model deq4ip --task mri4x --pretrain-steps 100 --out runs/deq4ip-mri4x
+    deq train luser --model lu-dncnn --task mri4x --pretrain-steps 60 --out runs/lu-dncnn-mri4x
 
 Each step draws ``--batch`` ground-truth images of the task (:mod:`deq.models.luser.data`: crops, phantoms or
 resized MRI slices, item ``i`` a deterministic function of ``(seed, i)``), simulates the measurement
@@ -12,10 +13,11 @@ and minimises
 
 * the final loss ``||x_K - x||^2`` (mean squared error), or with ``--aux-loss`` the mean over the stages of
   ``||x_k - x||^2`` (the paper's auxiliary loss on intermediate reconstructions; LU models only);
-* DEQ4IP: first ``--pretrain-steps`` steps on the map alone, ``||f(x_a) - x||^2`` from points
-  ``x_a = a x_0 + (1 - a) x + s n`` between the start and the truth (``a ~ U(0, 1)``, ``s ~ U(0, 0.1)``; batch
-  norm in training mode learns its statistics there, as Gilton et al. pre-train the denoiser), then the
-  equilibrium ``||x* - x||^2`` with the implicit gradient.
+* DEQ4IP and LU-DnCNN (the models with batch norm): first ``--pretrain-steps`` steps on one stage alone,
+  ``||f(x_a) - x||^2`` with ``f(x) = D(x + lambda A^T (y - A x))`` from points ``x_a = a x_0 + (1 - a) x + s n``
+  between the start and the truth (``a ~ U(0, 1)``, ``s ~ U(0, 0.1)``; batch norm in training mode learns its
+  statistics there, as Gilton et al. pre-train the denoiser), then the end-to-end loss above (DEQ4IP: the
+  equilibrium ``||x* - x||^2`` with the implicit gradient) with the statistics frozen.
 
 ``--max-iter`` / ``--tol`` set the training solves (DEQ4IP's, and the inner solve of every LUSER block, forward
 and backward); the weight file stores ``--eval-max-iter`` as the evaluation limit. The GPU recipe at the
@@ -43,6 +45,13 @@ from deq.models.luser.tasks import TASKS, Task, get_task
 
 #: seeds of the validation measurements (masks and noise), apart from any training item's
 VAL_SEED = 1_000_000_000
+
+
+#: one stage ``D(x + lambda A^T (y - A x))`` of the models whose batch norm is pre-trained (``--pretrain-steps``)
+PRETRAINED_STAGE = {
+    "deq4ip": lambda model, x, y, op: model.map(x, y, op),
+    "lu-dncnn": lambda model, x, y, op: model.prox[0](model.step(x, y, op)),
+}
 
 
 def perturbed_start(x: Tensor, x0: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -83,7 +92,9 @@ class LuserRecipe(Recipe):
         p.add_argument("--task", choices=sorted(TASKS), required=True, help="the inverse problem")
         p.add_argument("--size", type=int, default=32, help="image height and width in pixels")
         p.add_argument("--aux-loss", action="store_true", help="LU models: MSE on every stage's output (mean)")
-        p.add_argument("--pretrain-steps", type=int, default=0, help="DEQ4IP: the first N steps train the map alone")
+        p.add_argument(
+            "--pretrain-steps", type=int, default=0, help="DEQ4IP, LU-DnCNN: first N steps on one stage (batch-norm statistics)"
+        )
         p.add_argument("--max-iter", type=int, default=15, help="training solves: iterations (forward and backward)")
         p.add_argument("--tol", type=float, default=1e-3, help="training solves: relative tolerance (forward and backward)")
         p.add_argument("--eval-max-iter", type=int, default=50, help="iterations of the solves in evaluation (stored)")
@@ -93,8 +104,8 @@ class LuserRecipe(Recipe):
         o = self.options
         if o["aux_loss"] and o["model"] == "deq4ip":
             raise ValueError("--aux-loss applies to the loop-unrolled models; DEQ4IP has no stages")
-        if o["pretrain_steps"] and o["model"] != "deq4ip":
-            raise ValueError("--pretrain-steps applies to DEQ4IP only (it pre-trains the map of the equilibrium)")
+        if o["pretrain_steps"] and o["model"] not in PRETRAINED_STAGE:
+            raise ValueError("--pretrain-steps applies to the models with batch norm (DEQ4IP, LU-DnCNN): it learns statistics")
 
     @cached_property
     def task(self) -> Task:
@@ -135,9 +146,9 @@ class LuserRecipe(Recipe):
         y = self.task.measure(images, op, ctx.generator)
         x = self.task.to_model(images)
         o = self.options
-        if o["model"] == "deq4ip" and ctx.step < o["pretrain_steps"]:
-            start = perturbed_start(x, model.initial(y, op), ctx.generator)
-            loss = nn.functional.mse_loss(model.map(start, y, op), x)
+        if ctx.step < o["pretrain_steps"]:
+            start = perturbed_start(x, model.step.initial(y, op), ctx.generator)
+            loss = nn.functional.mse_loss(PRETRAINED_STAGE[o["model"]](model, start, y, op), x)
             loss.backward()
             return {"loss": float(loss.detach()), "iters": 1.0}
         if o["aux_loss"]:
