@@ -217,3 +217,55 @@ def test_bound_method_map_gets_parameter_gradients_without_input_grad():
     assert z.requires_grad
     z.sum().backward()
     assert block.inner.W.grad is not None
+
+
+class NormalisedConvMap(nn.Module):
+    """z -> 0.5 tanh(BN(SN-conv(z))) + x with Miyato spectral norm (a power step per solve in training mode) and
+    batch norm with non-trivial statistics: the buffers a recomputation has to see as in the forward pass."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        conv = nn.Conv2d(2, 2, 3, padding=1, dtype=torch.float64)
+        self.conv = nn.utils.parametrizations.spectral_norm(conv)
+        self.bn = nn.BatchNorm2d(2, dtype=torch.float64)
+        self.bn.running_mean.fill_(0.1)
+        self.bn.running_var.fill_(1.5)
+
+    def forward(self, z, x):
+        return 0.5 * torch.tanh(self.bn(self.conv(z))) + x
+
+
+def _two_solves_grads(recompute: bool, backward: str) -> list[torch.Tensor]:
+    """Gradients of a loss through two solves of one shared map (as LUSER-SW's stages): the second solve's power
+    step changes the spectral-norm vectors the first solve used."""
+    torch.manual_seed(0)
+    f = NormalisedConvMap().train()
+    deq = DEQ(f, solver="anderson", tol=1e-12, max_iter=100, backward=backward, backward_tol=1e-12, recompute=recompute)
+    x = torch.randn(2, 2, 6, 6, dtype=torch.float64, requires_grad=True)
+    z1, _ = deq(torch.zeros_like(x), x)
+    z2, _ = deq(torch.zeros_like(x), z1)
+    loss = (z2 * torch.linspace(-1, 1, z2.numel(), dtype=torch.float64).reshape(z2.shape)).sum()
+    return list(torch.autograd.grad(loss, [*f.parameters(), x]))
+
+
+@pytest.mark.parametrize("backward", ["ift", "neumann"])
+def test_recompute_gives_the_stored_gradients(backward):
+    stored, again = _two_solves_grads(False, backward), _two_solves_grads(True, backward)
+    for a, b in zip(again, stored):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_recompute_refuses_dropout_in_training_and_jfb():
+    with pytest.raises(ValueError, match="dropout"):
+        DEQ(_DropoutMap(), recompute=True)(torch.zeros(1, 3, dtype=torch.float64), torch.ones(1, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="jfb"):
+        SolverConfig(backward="jfb", recompute=True)
+
+
+class _DropoutMap(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin, self.drop = nn.Linear(3, 3, dtype=torch.float64), nn.Dropout(0.1)
+
+    def forward(self, z, x):
+        return 0.1 * self.drop(self.lin(z)) + x

@@ -271,3 +271,19 @@ def test_bad_inputs_are_clear_errors():
         create("model", "luser-dw", task="ct", weights="w.pt")
     with pytest.raises(ValueError, match="fixed by the weight file"):
         create("model", "luser-dw", pretrained=True, task="ct", channels=1)
+
+
+@pytest.mark.parametrize("name", ["luser-sw", "luser-dw"])
+def test_recompute_trains_luser_with_the_same_gradients(name):
+    """``recompute=True`` (f(r*) evaluated again in the backward pass; deq-core) gives the stored-graph gradients, also
+    for LUSER-SW, whose shared block takes a Miyato power step at every stage."""
+    y, op, x = _denoising_problem(dtype=torch.float32)
+    grads = {}
+    for recompute in (False, True):
+        torch.manual_seed(0)
+        model = _contractive(create("model", name, task="ct", stages=3, solver={**QUICK, "recompute": recompute})).train()
+        out, _ = model(y, op)
+        nn.functional.mse_loss(out, x).backward()
+        grads[recompute] = [p.grad.clone() for p in model.parameters()]
+    for a, b in zip(grads[True], grads[False]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)

@@ -55,6 +55,13 @@ def test_deq4ip_pretrains_its_map_then_trains_the_equilibrium(tmp_path):
     assert _reconstructs(model)
 
 
+def test_recompute_flag_reaches_the_stored_solver(tmp_path):
+    argv = [*TINY, *QUIET, "--model", "luser-sw", "--recompute", "--steps", "1", "--out", str(tmp_path)]
+    assert train_main(argv) == 0
+    model = load_weights(tmp_path / "weights.pt", kind="model", name="luser-sw")
+    assert model.prox[0].deq.config.recompute and _reconstructs(model)
+
+
 def test_lu_dncnn_pretrains_its_batch_norm_statistics(tmp_path):
     argv = [*TINY, *QUIET, "--model", "lu-dncnn", "--pretrain-steps", "1", "--steps", "2", "--out", str(tmp_path)]
     assert train_main(argv) == 0

@@ -13,6 +13,17 @@ training memory does not grow with the number of iterations. Backward (when grad
   relaxed steps ``z <- (1 - beta) z + beta f(z, *inputs)`` from ``z*`` are recorded with a graph and
   differentiated by autograd (``k = 1, beta = 1`` is the plain Jacobian-free gradient).
 
+With ``recompute=True`` (``"ift"`` / ``"neumann"``) the application ``f(z*, *inputs)`` keeps no activations:
+it runs under :func:`torch.utils.checkpoint.checkpoint` and is evaluated again in the backward pass — once for
+the adjoint solve (a local graph, freed when the solve ends) and once to propagate ``a`` to the parameters and
+inputs. The map is evaluated again exactly as in the forward pass: the module's buffers (batch-norm
+statistics, spectral-norm vectors) changed since are put back to their values at the forward pass, and the
+module runs in eval mode with its parametrized weights (Miyato spectral norm) computed once outside the
+recomputation, so no power-iteration step or statistics update happens in between; the gradients equal the
+stored ones (tested, also for a map solved twice in one forward pass, as LUSER-SW's shared block). Maps with
+dropout in training mode, or with layers keeping their own solve-scope cache (deq-priors' real spectral
+norm), cannot be evaluated again identically and are refused.
+
 The backward is attached whenever gradients are enabled and ``f(z*, *inputs)`` depends on any tensor that
 requires a gradient other than ``z`` itself — parameters of a module, inputs, or tensors a plain function or
 lambda closes over — so ``f`` need not be an ``nn.Module``. When ``f`` is a module (or a method of one), the
@@ -24,11 +35,13 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
+from torch.utils.checkpoint import checkpoint
 
 from deq.core.solve_scope import solve_scope
 from deq.core.solver_config import SolverConfig
@@ -73,9 +86,14 @@ class DEQ(nn.Module):
         self._warn_unconverged("forward", info, c.iterations(self.training))
         return z, info
 
+    def _owner(self) -> nn.Module | None:
+        """The module of ``f`` (``f`` itself or the module of a bound method), or ``None`` for a plain function."""
+        owner = self.f if isinstance(self.f, nn.Module) else getattr(self.f, "__self__", None)
+        return owner if isinstance(owner, nn.Module) else None
+
     def _scope(self) -> contextlib.AbstractContextManager:
-        owner = self.f if isinstance(self.f, nn.Module) else getattr(self.f, "__self__", None)  # a bound method's module
-        return solve_scope(owner) if isinstance(owner, nn.Module) else contextlib.nullcontext()
+        owner = self._owner()
+        return solve_scope(owner) if owner is not None else contextlib.nullcontext()
 
     def forward(self, z0: Tensor, *inputs: Any) -> tuple[Tensor, SolverInfo]:
         with self._scope():
@@ -93,10 +111,14 @@ class DEQ(nn.Module):
                 z = fz if c.jfb_beta == 1.0 else (1 - c.jfb_beta) * z + c.jfb_beta * fz
             return z, info
         z_leaf = z_star.detach().requires_grad_()
-        z_out = self.f(z_leaf, *inputs)
+        if c.recompute:
+            replay = _Replay(self._owner())
+            z_out = checkpoint(self.f, z_leaf, *inputs, use_reentrant=False, context_fn=replay.contexts)
+        else:
+            replay, z_out = None, self.f(z_leaf, *inputs)
         if not _depends_on_other_leaves(z_out, z_leaf):
             return z_star, info
-        z_out.register_hook(self._make_hook(z_leaf, z_out, info))
+        z_out.register_hook(self._make_hook(z_leaf, z_out, info, inputs, replay))
         return z_out, info
 
     def _warn_unconverged(self, which: str, info: SolverInfo, max_iter: int) -> None:
@@ -112,14 +134,23 @@ class DEQ(nn.Module):
             stacklevel=3,
         )
 
-    def _make_hook(self, z_leaf: Tensor, z_out: Tensor, info: SolverInfo) -> Callable[[Tensor], Tensor]:
+    def _make_hook(
+        self, z_leaf: Tensor, z_out: Tensor, info: SolverInfo, inputs: tuple[Any, ...], replay: _Replay | None
+    ) -> Callable[[Tensor], Tensor]:
         inside = [False]  # the vjps below run back through z_out and would re-enter this hook
         c = self.config
 
-        def vjp(a: Tensor) -> Tensor:
-            return torch.autograd.grad(z_out, z_leaf, a, retain_graph=True)[0]
-
         def adjoint(grad: Tensor) -> Tensor:
+            if replay is None:
+                z_in, out = z_leaf, z_out
+            else:  # a local graph of f(z*) for the adjoint solve only, freed when this function returns
+                with torch.enable_grad(), replay.again():
+                    z_in = z_leaf.detach().requires_grad_()
+                    out = self.f(z_in, *inputs)
+
+            def vjp(a: Tensor) -> Tensor:
+                return torch.autograd.grad(out, z_in, a, retain_graph=True)[0]
+
             if c.backward == "neumann":
                 total, term = grad, grad
                 for _ in range(c.neumann_terms):
@@ -147,6 +178,67 @@ class DEQ(nn.Module):
                 inside[0] = False
 
         return hook
+
+
+class _Replay:
+    """Evaluating a module's map again in the backward pass as it was evaluated in the forward pass (see the
+    module docstring): the buffers' values at construction are restored and the module runs in eval mode."""
+
+    def __init__(self, module: nn.Module | None) -> None:
+        self.module = module
+        if module is None:
+            self.buffers: dict[str, Tensor] = {}
+            return
+        dropout = [n for n, m in module.named_modules() if isinstance(m, nn.modules.dropout._DropoutNd) and m.training and m.p]
+        if dropout:
+            raise ValueError(
+                f"DEQ recompute=True: the map has dropout in training mode ({dropout}), which cannot be evaluated again "
+                "identically in the backward pass; use recompute=False or put the dropout layers in eval mode"
+            )
+        scoped = [n for n, m in module.named_modules() if m is not module and callable(getattr(m, "solve_scope", None))]
+        if scoped:
+            raise ValueError(
+                f"DEQ recompute=True: layers {scoped} keep their own solve-scope cache (e.g. deq-priors' real spectral "
+                "norm), which is not evaluated again identically; use recompute=False, or torch parametrizations "
+                "(Miyato spectral norm), which are"
+            )
+        self.buffers = {name: b.detach().clone() for name, b in module.named_buffers()}
+
+    def contexts(self) -> tuple[contextlib.AbstractContextManager, contextlib.AbstractContextManager]:
+        """``context_fn`` of :func:`torch.utils.checkpoint.checkpoint`: nothing in the forward, :meth:`again` after."""
+        return contextlib.nullcontext(), self.again()
+
+    @contextlib.contextmanager
+    def again(self) -> Iterator[None]:
+        module = self.module
+        if module is None:
+            yield
+            return
+        current = dict(module.named_buffers())
+        # only buffers changed since the forward pass are written (a write would invalidate tensors saved for backward)
+        changed = [(current[n], v) for n, v in self.buffers.items() if n in current and not torch.equal(current[n], v)]
+        saved = [(buffer, buffer.detach().clone()) for buffer, _ in changed]
+        modes = [(m, m.training) for m in module.modules()]
+        try:
+            with torch.no_grad():
+                for buffer, value in changed:
+                    buffer.copy_(value)
+            module.eval()
+            with parametrize.cached():
+                # the parametrized weights as the forward pass's scope cache held them, computed outside the
+                # recomputation (so it saves the same tensors), in eval mode (no power step)
+                with torch.no_grad():
+                    for m in module.modules():
+                        if parametrize.is_parametrized(m):
+                            for name in m.parametrizations:
+                                getattr(m, name)
+                yield
+        finally:
+            for m, mode in modes:
+                m.training = mode
+            with torch.no_grad():
+                for buffer, value in saved:
+                    buffer.copy_(value)
 
 
 def _depends_on_other_leaves(out: Tensor, leaf: Tensor) -> bool:

@@ -31,6 +31,9 @@ class SolverConfig:
             ``eval_f_max_iter``: a model trained with few iterations can be solved further at test time.
         solver_options: the forward solver's own options (e.g. ``{"m": 5, "beta": 1.0}`` for Anderson).
         backward: ``"ift"`` (implicit function theorem), ``"neumann"`` or ``"jfb"`` (phantom gradient).
+        recompute: ``"ift"`` / ``"neumann"``: keep only ``z*`` and the inputs from the forward pass and evaluate
+            ``f(z*)`` again in the backward pass instead of storing its activations (one more evaluation of ``f``
+            per backward; the gradients are the same). Training memory of the layer is then its state alone.
         backward_solver: solver of the IFT adjoint fixed point (``None``: the forward solver).
         backward_tol, backward_max_iter, backward_solver_options: its stopping rule and options.
         neumann_terms: ``K`` of the truncated Neumann series.
@@ -47,6 +50,7 @@ class SolverConfig:
     stop_mode: str = "rel"
     solver_options: dict[str, Any] = field(default_factory=dict)
     backward: str = "ift"
+    recompute: bool = False
     backward_solver: str | Callable[..., Any] | None = None
     backward_tol: float = 1e-6
     backward_max_iter: int = 100
@@ -71,6 +75,10 @@ class SolverConfig:
             raise ValueError(f"SolverConfig: neumann_terms must be an integer >= 0, got {self.neumann_terms!r}")
         if self.tol <= 0 or self.backward_tol <= 0:
             raise ValueError(f"SolverConfig: tol and backward_tol must be positive, got {self.tol}, {self.backward_tol}")
+        if not isinstance(self.recompute, bool):
+            raise ValueError(f"SolverConfig: recompute must be True or False, got {self.recompute!r}")
+        if self.recompute and self.backward == "jfb":
+            raise ValueError("SolverConfig: recompute applies to the ift and neumann backwards; jfb differentiates its steps")
         if not 0.0 < self.jfb_beta <= 1.0:
             raise ValueError(f"SolverConfig: jfb_beta (the weight of f) must be in (0, 1], got {self.jfb_beta}")
         object.__setattr__(self, "solver_options", solver_options(self.solver, self.solver_options, "solver_options"))

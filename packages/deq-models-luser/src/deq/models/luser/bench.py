@@ -99,6 +99,10 @@ PAPER_TABLE3 = {
     },
 }
 BUDGETS_GB = (8, 10, 24)
+#: the equilibrium models also measured with ``recompute=True`` (``f(z*)`` evaluated again in the backward pass)
+RECOMPUTED = ("luser-sw", "luser-dw")
+#: the per-sample memory ratios reported (LU-DnCNN over each)
+RATIO_COLUMNS = ("luser-sw", "luser-dw", "luser-sw+recompute", "luser-dw+recompute", "deq4ip")
 #: the paper's training-memory ratio LU-DnCNN / LUSER (24 GB batch sizes of Table 3): the targets
 PAPER_RATIO = {"deblur": 34 / 4, "ct": 10 / 2, "mri": 12 / 4}
 
@@ -187,18 +191,30 @@ def _training_step(model: nn.Module, task: str, size: int, batch: int):
     return step
 
 
-def _fresh(name: str, task: str) -> nn.Module:
-    model = FACTORIES[name](task=task).train()
+def _label(key: str) -> str:
+    """``"luser-dw+recompute"`` -> ``"LUSER-DW (recompute)"``."""
+    name, _, extra = key.partition("+")
+    return LABELS[name] + (f" ({extra})" if extra else "")
+
+
+def _solver_settings(model: nn.Module, **settings: Any) -> nn.Module:
+    """``model`` with ``settings`` applied to the solver configuration of every equilibrium layer in it."""
     for m in model.modules():
         if hasattr(m, "deq") and hasattr(m.deq, "config"):
-            m.deq.config = m.deq.config.replace(warn_unconverged=False)
+            m.deq.config = m.deq.config.replace(**settings)
     return model
 
 
-def training_memory(name: str, task: str, size: int) -> tuple[float, float, int]:
+def _fresh(name: str, task: str, recompute: bool = False) -> nn.Module:
+    return _solver_settings(FACTORIES[name](task=task).train(), warn_unconverged=False, recompute=recompute)
+
+
+def training_memory(name: str, task: str, size: int, recompute: bool = False) -> tuple[float, float, int]:
     """Peak tensor memory of one training step of an untrained ``name`` on ``task`` at ``size`` x ``size``:
-    ``(bytes per sample, fixed bytes, parameters)``, per sample = the slope between batch 1 and batch 4."""
-    model = _fresh(name, task)
+    ``(bytes per sample, fixed bytes, parameters)``, per sample = the slope between batch 1 and batch 4.
+    ``recompute``: the equilibrium blocks evaluate ``f(z*)`` again in the backward pass instead of storing it
+    (deq-core's ``SolverConfig.recompute``; same gradients)."""
+    model = _fresh(name, task, recompute)
     params = sum(p.numel() for p in model.parameters())
     step1, step4 = _training_step(model, task, size, 1), _training_step(model, task, size, 4)
     step1()  # warm-up: lazily built tensors (spectral-norm vectors, converted operator weights)
@@ -212,15 +228,15 @@ def memory(size: int, tasks: tuple[str, ...]) -> tuple[str, dict[str, dict[str, 
     rows, per_sample = [], {}
     for task in [t for t in tasks if t != "mri8x"]:  # 8x MRI has the 4x networks and operator cost
         key = "mri" if task.startswith("mri") else task
-        for name in MODELS:
-            slope, fixed, params = training_memory(name, task, size)
-            per_sample.setdefault(task, {})[name] = slope
+        for name, recompute in [(m, False) for m in MODELS] + [(m, True) for m in RECOMPUTED]:
+            slope, fixed, params = training_memory(name, task, size, recompute)
+            per_sample.setdefault(task, {})[name + ("+recompute" if recompute else "")] = slope
             fits = [str(max(int((gb * 2**30 - fixed) // slope), 0)) for gb in BUDGETS_GB]
             paper = PAPER_TABLE3[key][name]
             rows.append(
                 (
                     task,
-                    LABELS[name],
+                    LABELS[name] + (" (recompute)" if recompute else ""),
                     f"{params:,}",
                     f"{paper[0]:,}",
                     f"{slope / 2**20:.1f}",
@@ -228,7 +244,7 @@ def memory(size: int, tasks: tuple[str, ...]) -> tuple[str, dict[str, dict[str, 
                     " / ".join(map(str, paper[1:])),
                 )
             )
-            print(f"  {task} {name}: {slope / 2**20:.1f} MiB per sample", flush=True)
+            print(f"  {task} {name}{' (recompute)' if recompute else ''}: {slope / 2**20:.1f} MiB per sample", flush=True)
     header = [
         "task",
         "model",
@@ -244,14 +260,12 @@ def memory(size: int, tasks: tuple[str, ...]) -> tuple[str, dict[str, dict[str, 
         ratio_rows.append(
             (
                 task,
-                f"{mem['lu-dncnn'] / mem['luser-sw']:.2f}",
-                f"{mem['lu-dncnn'] / mem['luser-dw']:.2f}",
-                f"{mem['lu-dncnn'] / mem['deq4ip']:.2f}",
+                *(f"{mem['lu-dncnn'] / mem[m]:.2f}" for m in RATIO_COLUMNS),
                 f"{PAPER_RATIO[key]:.1f}",
             )
         )
     ratios = markdown_table(
-        ["task", "LU-DnCNN / LUSER-SW", "LU-DnCNN / LUSER-DW", "LU-DnCNN / DEQ4IP", "paper LU-DnCNN / LUSER (24 GB batches)"],
+        ["task", *(f"LU-DnCNN / {_label(m)}" for m in RATIO_COLUMNS), "paper LU-DnCNN / LUSER (24 GB batches)"],
         ratio_rows,
     )
     return markdown_table(header, rows) + "\n\nPer-sample training-memory ratios:\n\n" + ratios, per_sample
@@ -276,8 +290,15 @@ def cost(models: dict[tuple[str, str, str], nn.Module], data_dir: str | None, re
         recon = median_time(lambda: module.reconstruct(y, op), repeats=repeats)
         module.train()
         train = median_time(_training_step(module, task, size, 2), repeats=repeats)
+        train_rc = "-"
+        if name in RECOMPUTED:
+            _solver_settings(module, recompute=True)
+            train_rc = f"{median_time(_training_step(module, task, size, 2), repeats=repeats):.2f}"
+            _solver_settings(module, recompute=False)
         module.eval()
-        rows.append((task, LABELS[name], f"{train:.2f}", f"{recon:.3f}", iters, calls.forward, calls.adjoint, calls.total))
+        rows.append(
+            (task, LABELS[name], f"{train:.2f}", train_rc, f"{recon:.3f}", iters, calls.forward, calls.adjoint, calls.total)
+        )
         print(
             f"  {task} {name}: train step {train:.2f} s, reconstruction {recon:.3f} s, {calls.total} operator calls", flush=True
         )
@@ -285,6 +306,7 @@ def cost(models: dict[tuple[str, str, str], nn.Module], data_dir: str | None, re
         "task",
         "model",
         "s / training step (batch 2)",
+        "the same with recompute",
         "s / reconstruction (1 image)",
         "solver iterations",
         "A calls",
@@ -406,7 +428,11 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             "### Training memory (Table 3)",
             "Peak tensor memory of one training step (forward, MSE, backward; untrained models, training solver settings) "
             "from deq-core's profiler-based `peak_memory` at batch 1 and 4; per sample = the slope. Memory per sample "
-            "grows with the number of pixels: at 256x256 divide the implied batches by 16.",
+            "grows with the number of pixels: at 256x256 divide the implied batches by 16. `(recompute)`: the same "
+            "model trained with `--recompute` (deq-core `SolverConfig(recompute=True)`): each stage's block keeps only "
+            "its input and fixed point and evaluates `f(r*)` again in the backward pass (the same gradients, tested; "
+            "time per step in the next section); without it each stage stores one application of its block, as "
+            "TorchDEQ does.",
             table,
         ]
     if "cost" in sections:
