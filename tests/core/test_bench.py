@@ -32,3 +32,15 @@ def test_results_file_is_the_given_path_or_the_checkouts_docs(tmp_path, monkeypa
 def test_command_line_leaves_out_where_the_results_went():
     argv = ["--repeats", "3", "--out", "/abs/docs/benchmarks.md", "--quick", "--out=x.md"]
     assert command_line("python benchmarks/core.py", argv) == "python benchmarks/core.py --repeats 3 --quick"
+
+
+def test_plots_write_pngs(tmp_path):
+    pytest.importorskip("matplotlib")
+    import torch
+
+    from deq.core.plots import save_curves, save_image_grid
+
+    line = save_curves(tmp_path / "a" / "c.png", {"m": ([1, 10, 100], [20.0, 25.0, 25.1])}, xlabel="K", title="t", log_x=True)
+    grid = save_image_grid(tmp_path / "g.png", [[("x", torch.rand(1, 8, 8)), ("y", torch.rand(3, 8, 8))]], title="t")
+    for path in (line, grid):
+        assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

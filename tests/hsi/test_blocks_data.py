@@ -98,3 +98,16 @@ def test_noise_levels_are_on_the_0_255_scale_as_the_papers_noisy_psnr(sigma, pap
     assert torch.equal(noisy, add_noise(x, sigma, seed=1)) and not torch.equal(noisy, add_noise(x, sigma, seed=2))
     per_sample = add_noise(torch.zeros(2, 1, 50, 50), torch.tensor([30.0, 70.0]), seed=0)
     assert abs(float(per_sample[1].std() / per_sample[0].std()) - 70 / 30) < 0.2
+
+
+def test_spectral_augment_reshapes_spectra_within_range_and_is_seeded():
+    from deq.models.hsi.data import spectral_augment
+
+    flat = torch.full((64, 31, 4, 4), 0.8)  # a flat spectrum: the output shows the gain itself
+    out = spectral_augment(flat, torch.Generator().manual_seed(0))
+    assert out.shape == flat.shape and float(out.min()) > 0 and float(out.max()) <= 1
+    assert torch.equal(out, spectral_augment(flat, torch.Generator().manual_seed(0)))
+    assert torch.allclose(out, out[..., :1, :1].expand_as(out))  # the same gain at every pixel of a block
+    spectra = out[:, :, 0, 0]
+    assert float((spectra.std(1) / spectra.mean(1)).max()) > 0.05  # spectra reshaped, not only scaled
+    assert float(spectra.mean(1).min()) < 0.5 < float(spectra.mean(1).max())  # and scaled

@@ -310,7 +310,7 @@ def _pixels(fold: str) -> int:
 
 
 def _figure(path: Path, curves: dict, xs: Sequence[int], **kwargs: Any) -> Path:
-    from deq.models.hsi.figures import save_curves
+    from deq.core.plots import save_curves
 
     return save_curves(path, {LABELS[k]: (list(xs), v) for k, v in curves.items()}, **kwargs)
 

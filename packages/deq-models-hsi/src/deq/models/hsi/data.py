@@ -197,3 +197,24 @@ def add_noise(x: Tensor, sigma: float | Tensor, seed: int | None = None, generat
         s = s.reshape(-1, *([1] * (x.dim() - 1)))
     noise = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
     return x + s.to(x.device) * noise
+
+
+def spectral_augment(x: Tensor, generator: torch.Generator) -> Tensor:
+    """Random spectral changes of clean training blocks ``x [B, d, n, n]`` in ``[0, 1]``, so that a network learned on
+    two scenes (two sensors) transfers to a third: per block, with probability 1/2 the band order is reversed; the
+    spectrum is multiplied by a smooth random gain ``exp(c0 + c1 t + c2 (t^2 - 1/3))`` over ``t in [-1, 1]`` with
+    ``c_i ~ U(-0.4, 0.4)`` (then divided by its maximum where it exceeds 1); and the block is scaled by ``U(0.5, 1)``.
+
+    Chosen by nested cross-validation inside the training scenes only (the CNN trained on one training scene,
+    validated on the other, 1500 steps): hydice-urban -> abu-urban 18.92 / 18.70 / 18.45 dB without, 22.71 / 22.57 /
+    22.39 dB with it; abu-beach -> abu-urban 20.81 / 20.79 / 20.74 dB without, 23.38 / 23.27 / 23.10 dB with it
+    (sigma 30 / 50 / 70)."""
+    b, d = x.shape[:2]
+    reverse = (torch.rand(b, generator=generator) < 0.5).to(x.device)
+    x = torch.where(reverse[:, None, None, None], x.flip(1), x)
+    t = torch.linspace(-1, 1, d, dtype=x.dtype)
+    c = (torch.rand(b, 3, generator=generator, dtype=x.dtype) - 0.5) * 0.8
+    gain = torch.exp(c[:, :1] + c[:, 1:2] * t + c[:, 2:3] * (t**2 - 1 / 3)).to(x.device)
+    x = x * gain[:, :, None, None]
+    x = x / x.flatten(1).amax(1).clamp(min=1.0)[:, None, None, None]
+    return x * (0.5 + 0.5 * torch.rand(b, 1, 1, 1, generator=generator, dtype=x.dtype)).to(x.device)

@@ -7,8 +7,10 @@ models (eq. 13, 21-26), on one leave-one-scene-out fold of ``shared/data/hsi`` (
         --prior-weights runs/hydice/cnn/weights.pt --out runs/hydice/deq-fast-sc                   # eq. 13 / 21-26
 
 Data: random ``--block x --block`` crops (flips, 90-degree rotations; deq-core's ``PatchDataset``) of the training
-rows of the fold's two training scenes, each with AWGN of a level drawn from ``--sigmas`` (0-255 scale) per crop: one
-blind model for the three noise levels. Validation: PSNR on the held-out last rows of the training scenes at each
+rows of the fold's two training scenes, with ``--augment spectral`` (the default) random band reversal, spectral gain
+and scale (:func:`~deq.models.hsi.data.spectral_augment`: with two training scenes the networks otherwise learn their
+sensors' spectra and do not transfer to the third), each with AWGN of a level drawn from ``--sigmas`` (0-255 scale)
+per crop: one blind model for the three noise levels. Validation: PSNR on the held-out last rows of the training scenes at each
 level (fixed noise); the test scene is never seen.
 
 * ``--model hsi-cnn``: deq-priors' ``hsi-cnn`` (4 layers of 64 filters, ReLU, Miyato spectral normalisation, the
@@ -40,7 +42,7 @@ from torch import Tensor, nn
 from deq.core.images import PatchDataset
 from deq.core.metrics import psnr
 from deq.core.training import Recipe, StepContext, main_for
-from deq.models.hsi.data import BANDS, SCENES, SIGMAS, Fold, add_noise
+from deq.models.hsi.data import BANDS, SCENES, SIGMAS, Fold, add_noise, spectral_augment
 from deq.models.hsi.models import BLOCK, HSI_SOLVER, PRIOR_OPTIONS
 from deq.models.hsi.weights import MODELS
 
@@ -105,6 +107,9 @@ class HSIRecipe(Recipe):
         )
         p.add_argument("--block", type=int, default=BLOCK, help="block side n of the training crops")
         p.add_argument("--sigmas", type=int, nargs="+", default=list(SIGMAS), help="noise levels (0-255) drawn per crop")
+        p.add_argument(
+            "--augment", choices=("spectral", "none"), default="spectral", help="random band reversal, spectral gain and scale"
+        )
         p.add_argument(
             "--support",
             type=int,
@@ -204,6 +209,8 @@ class HSIRecipe(Recipe):
         from deq.operators.simple import Denoising
 
         clean = torch.stack([self.patches[i] for i in ctx.items(len(self.patches))])
+        if self.options["augment"] == "spectral":
+            clean = spectral_augment(clean, ctx.generator)
         levels = torch.tensor(self.options["sigmas"], dtype=clean.dtype)
         sigma = levels[torch.randint(len(levels), (clean.shape[0],), generator=ctx.generator)]
         noisy = add_noise(clean, sigma, generator=ctx.generator)
@@ -231,7 +238,8 @@ class HSIRecipe(Recipe):
     def data_note(self) -> str:
         o = self.options
         note = (
-            f"{self.fold.note(self.settings.data_dir)}; {o['block']}x{o['block']} crops with flips and rotations, "
+            f"{self.fold.note(self.settings.data_dir)}; {o['block']}x{o['block']} crops with flips and rotations"
+            f"{', random band reversal, smooth spectral gain and scale' if o['augment'] == 'spectral' else ''}, "
             f"AWGN sigma drawn from {o['sigmas']}/255 per crop"
         )
         if getattr(self, "start_scores", None):

@@ -34,8 +34,8 @@ from torch import Tensor
 
 from deq.core.bench import command_line, markdown_table, results_file, write_section
 from deq.core.metrics import psnr, ssim
+from deq.core.plots import save_image_grid
 from deq.models.mismatch import data
-from deq.models.mismatch.figures import save_image_grid
 from deq.models.mismatch.weights import AR_WEIGHTS, available, awgn_priors, resolve
 
 #: Hu et al. Table 1 (PSNR dB at 10 / 20 / 30 %) and Table 2 (kernels 1-3)

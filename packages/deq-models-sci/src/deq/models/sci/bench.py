@@ -153,8 +153,8 @@ def _curve(run, ks: tuple[int, ...], x: torch.Tensor) -> list[float]:
 
 def stability(model: Any, pnp: Any, pre_map: Any, data_dir: str | None, ks: tuple[int, ...], plot: Path) -> str:
     """Section 2: PSNR against the number of iterations K, table + PNG."""
+    from deq.core.plots import save_curves
     from deq.core.solvers import anderson
-    from deq.models.sci.figures import save_stability_plot
     from deq.models.sci.gap import initial_estimate, pnp_gap
     from deq.models.sci.models import GapTV
 
@@ -197,7 +197,7 @@ def stability(model: Any, pnp: Any, pre_map: Any, data_dir: str | None, ks: tupl
                     cb(k, z)
 
         curves["map trained 1 step (not DEQ), iterated"] = (list(ks), _curve(pre_run, ks, x))
-    save_stability_plot(plot, curves, "Drop (64x64 crop, snapshot 1): PSNR after K iterations")
+    save_curves(plot, curves, xlabel="iterations K", title="Drop (64x64 crop, snapshot 1): PSNR after K iterations", log_x=True)
     header = ["method"] + [f"K={k}" for k in ks] + ["max-min over K>=50"]
     rows = []
     for name, (_, ps) in curves.items():

@@ -1,10 +1,10 @@
-"""Figures of SCI reconstructions: a PNG grid of frames, an animated GIF, and a stability plot."""
+"""Figures of SCI reconstructions: a PNG grid of frames and an animated GIF (line plots: :mod:`deq.core.plots`)."""
 
 from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -86,30 +86,4 @@ def save_gif(path: str | os.PathLike[str], videos: Mapping[str, Tensor], duratio
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tiles[0].save(path, save_all=True, append_images=tiles[1:], duration=duration_ms, loop=0)
-    return path
-
-
-def save_stability_plot(
-    path: str | os.PathLike[str], curves: Mapping[str, tuple[Sequence[int], Sequence[float]]], title: str = ""
-) -> Path:
-    """PSNR (dB) against iteration count ``K`` (log axis), one line per method (``name -> (K, psnr)``)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.4))
-    for name, (ks, ps) in curves.items():
-        ax.plot(ks, ps, marker="o", label=name)
-    ax.set_xscale("log")
-    ax.set_xlabel("iterations K")
-    ax.set_ylabel("PSNR (dB)")
-    ax.set_title(title, fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
