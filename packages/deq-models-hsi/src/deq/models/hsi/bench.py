@@ -83,8 +83,8 @@ PAPER = {
 }
 #: Table III: seconds per 1300 x 1300 x 31 ICVL image (the paper's GPU)
 PAPER_SECONDS = {"du-full-sc": 13.12, "deq-full-sc": 25.03, "du-fast-sc": 4.70, "deq-fast-sc": 7.45}
-TOL_GRID = (0.9, 1.0, 1.15, 1.3)
-ALPHA_GRID = (0.5, 1.0, 2.0)
+TOL_GRID = (0.9, 1.0, 1.15, 1.3, 1.5, 1.75)
+ALPHA_GRID = (0.5, 0.7, 1.0, 1.4, 2.0)
 KS = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100)
 BLOCKS = (5, 10, 20, 25)
 
