@@ -78,13 +78,15 @@ def test_reconstruct_mri_needs_its_mask(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not shipped(), reason="no shipped weights in deq.models.luser.weights")
-def test_shipped_weights_are_deq_files_with_provenance_and_load_by_task():
+def test_shipped_weights_are_deq_files_with_provenance_and_load_by_task(tmp_path, monkeypatch):
     from deq.core.weights import PROVENANCE_KEYS
+    from deq.models.luser import weights as luser_weights
 
     found = shipped()
-    for model in ("lu-dncnn", "luser-dw"):  # the pair the targets compare; DEQ4IP / LUSER-SW as far as trained
-        for task in ("deblur", "ct", "mri4x"):
+    for model in ("lu-dncnn", "deq4ip", "luser-sw", "luser-dw"):
+        for task in ("deblur", "ct", "mri4x", "mri8x"):
             assert (model, task, "final") in found, f"{model} on {task} is not shipped"
+            assert model == "deq4ip" or (model, task, "aux") in found, f"{model} on {task} (auxiliary loss) is not shipped"
     for (model, task, loss), path in found.items():
         blob = torch.load(path, weights_only=True)
         meta = json.loads(path.with_suffix(".json").read_text())
@@ -94,6 +96,7 @@ def test_shipped_weights_are_deq_files_with_provenance_and_load_by_task():
         assert "val_psnr" in blob["provenance"]["metrics"]["validation"]
     model = registry.create("model", "luser-dw", pretrained=True, task="ct")
     assert model.task == "ct" and not model.training
+    monkeypatch.setattr(luser_weights, "WEIGHTS_DIR", tmp_path)  # a package installed without its weights
     with pytest.raises(WeightsError, match="no shipped weights"):
         registry.create("model", "luser-dw", pretrained=True, task="mri8x")
 
