@@ -14,6 +14,27 @@ import numpy as np
 from torch import Tensor
 
 
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend (imported only when a figure is made)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str | os.PathLike[str], dpi: int) -> Path:
+    """Lay out ``fig``, write it to ``path`` as PNG (parent folders created) and close it."""
+    plt = _pyplot()
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def save_curves(
     path: str | os.PathLike[str],
     curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
@@ -25,10 +46,7 @@ def save_curves(
 ) -> Path:
     """PSNR (dB) against ``xlabel``, one line per ``name -> (x, psnr)`` (a logarithmic x axis with ``log_x``);
     ``marks`` draws labelled vertical lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     fig, ax = plt.subplots(figsize=(5.2, 3.5))
     for name, (xs, ys) in curves.items():
@@ -43,12 +61,7 @@ def save_curves(
     ax.set_title(title, fontsize=9)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=120)
 
 
 def _array(image: Tensor) -> np.ndarray:
@@ -61,10 +74,7 @@ def save_image_grid(
     path: str | os.PathLike[str], rows: Sequence[Sequence[tuple[str, Tensor]]], title: str = "", cell: float = 2.2
 ) -> Path:
     """A PNG with one row per entry of ``rows``, each a sequence of ``(caption, image [C, H, W])``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(cell * n_cols, cell * n_rows + 0.4), squeeze=False)
@@ -78,9 +88,4 @@ def save_image_grid(
                 ax.set_title(caption, fontsize=8)
     if title:
         fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=110)

@@ -28,7 +28,7 @@ from deq.core.errors import WeightsError
 from deq.core.solvers import SolverNotConvergedWarning
 from deq.models.luser.counting import count_calls
 from deq.models.luser.data import load_test_set
-from deq.models.luser.models import FACTORIES
+from deq.models.luser.models import FACTORIES, set_solver_settings
 from deq.models.luser.tasks import get_task
 from deq.models.luser.train import evaluate
 from deq.models.luser.weights import shipped
@@ -197,16 +197,8 @@ def _label(key: str) -> str:
     return LABELS[name] + (f" ({extra})" if extra else "")
 
 
-def _solver_settings(model: nn.Module, **settings: Any) -> nn.Module:
-    """``model`` with ``settings`` applied to the solver configuration of every equilibrium layer in it."""
-    for m in model.modules():
-        if hasattr(m, "deq") and hasattr(m.deq, "config"):
-            m.deq.config = m.deq.config.replace(**settings)
-    return model
-
-
 def _fresh(name: str, task: str, recompute: bool = False) -> nn.Module:
-    return _solver_settings(FACTORIES[name](task=task).train(), warn_unconverged=False, recompute=recompute)
+    return set_solver_settings(FACTORIES[name](task=task).train(), warn_unconverged=False, recompute=recompute)
 
 
 def training_memory(name: str, task: str, size: int, recompute: bool = False) -> tuple[float, float, int]:
@@ -292,9 +284,9 @@ def cost(models: dict[tuple[str, str, str], nn.Module], data_dir: str | None, re
         train = median_time(_training_step(module, task, size, 2), repeats=repeats)
         train_rc = "-"
         if name in RECOMPUTED:
-            _solver_settings(module, recompute=True)
+            set_solver_settings(module, recompute=True)
             train_rc = f"{median_time(_training_step(module, task, size, 2), repeats=repeats):.2f}"
-            _solver_settings(module, recompute=False)
+            set_solver_settings(module, recompute=False)
         module.eval()
         rows.append(
             (task, LABELS[name], f"{train:.2f}", train_rc, f"{recon:.3f}", iters, calls.forward, calls.adjoint, calls.total)

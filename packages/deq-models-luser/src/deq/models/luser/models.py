@@ -100,6 +100,15 @@ def _options(name: str, task: str | None, channels: int | None, init: str | None
     }
 
 
+def set_solver_settings(model: nn.Module, **settings: Any) -> nn.Module:
+    """``model`` with ``settings`` (:class:`~deq.core.solver_config.SolverConfig` fields) applied to every equilibrium
+    layer in it (DEQ4IP's solve, each LUSER block's inner solve; nothing for LU-DnCNN)."""
+    for m in model.modules():
+        if hasattr(m, "deq") and hasattr(m.deq, "config"):
+            m.deq.config = m.deq.config.replace(**settings)
+    return model
+
+
 def _for_task(model: nn.Module, options: dict[str, Any]) -> nn.Module:
     """Record the task a fresh model was built for (``model.task``: the weights loader checks it)."""
     model.task = options["task"]

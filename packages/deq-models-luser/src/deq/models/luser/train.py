@@ -43,7 +43,7 @@ from torch.utils.data import Dataset
 from deq.core.metrics import psnr, ssim
 from deq.core.training import Recipe, StepContext, main_for
 from deq.models.luser.data import datasets
-from deq.models.luser.models import FACTORIES, config_of
+from deq.models.luser.models import FACTORIES, config_of, set_solver_settings
 from deq.models.luser.tasks import TASKS, Task, get_task
 
 #: seeds of the validation measurements (masks and noise), apart from any training item's
@@ -135,9 +135,7 @@ class LuserRecipe(Recipe):
         o = self.options
         solver = self.solver()
         model = FACTORIES[o["model"]](task=o["task"], **({"solver": solver} if solver else {}))
-        for m in model.modules():  # training logs the iteration counts instead of warning
-            if hasattr(m, "deq") and hasattr(m.deq, "config"):
-                m.deq.config = m.deq.config.replace(warn_unconverged=False)
+        set_solver_settings(model, warn_unconverged=False)  # training logs the iteration counts instead of warning
         return model, "model", o["model"], config_of(o["model"], model, solver)
 
     @cached_property
