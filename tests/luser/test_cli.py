@@ -135,3 +135,19 @@ def test_training_memory_per_sample_lu_dncnn_above_luser():
     dw, _, dw_params = training_memory("luser-dw", "ct", 16)
     assert (lu_params, dw_params) == (556_033, 751_625)
     assert lu > 2 * dw > 0 and lu_fixed >= 0
+
+
+@pytest.mark.skipif(not shipped(), reason="no shipped weights in deq.models.luser.weights")
+def test_bench_figure_is_one_grid_row_per_task(tmp_path):
+    pytest.importorskip("matplotlib", reason="the figure needs deq-core's plots extra (matplotlib)")
+    from deq.models.luser.bench import figure
+
+    models = {
+        (m, "deblur", "final"): registry.create("model", m, pretrained=True, task="deblur") for m in ("lu-dncnn", "luser-dw")
+    }
+    results = {"deblur": {"images": torch.rand(2, 3, 24, 24, generator=torch.Generator().manual_seed(0))}}
+    path = figure(models, results, tmp_path / "fig" / "luser.png")
+    assert path == tmp_path / "fig" / "luser.png"
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.width > im.height  # one row: x_0, two models (DEQ4IP absent), truth
+    assert figure(models, {}, tmp_path / "none.png") is None

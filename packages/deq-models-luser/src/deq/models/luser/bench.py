@@ -25,6 +25,7 @@ from torch import nn
 
 from deq.core.bench import command_line, markdown_table, median_time, peak_memory, results_file, write_section
 from deq.core.errors import WeightsError
+from deq.core.plots import save_image_grid
 from deq.core.solvers import SolverNotConvergedWarning
 from deq.models.luser.counting import count_calls
 from deq.models.luser.data import load_test_set
@@ -321,11 +322,9 @@ def _iterations(info: Any) -> str:
 
 def figure(models: dict[tuple[str, str, str], nn.Module], results: dict[str, Any], path: Path) -> Path | None:
     """Section 4 (Fig. 2): per task, the first test image's ``x_0``, LU-DnCNN, DEQ4IP and LUSER-DW
-    reconstructions and the truth, side by side (4x enlarged), as a PNG."""
-    from PIL import Image, ImageDraw
-
+    reconstructions and the truth, side by side, as a PNG (deq-core's ``save_image_grid``)."""
     columns = ("x_0", "lu-dncnn", "deq4ip", "luser-dw", "truth")
-    tiles: list[list[torch.Tensor]] = []
+    rows: list[list[tuple[str, torch.Tensor]]] = []
     for task, res in results.items():
         t = get_task(task)
         x = res["images"][:1]
@@ -340,25 +339,12 @@ def figure(models: dict[tuple[str, str, str], nn.Module], results: dict[str, Any
             elif (col, task, "final") in models:
                 img = t.to_image(models[(col, task, "final")].reconstruct(y, op))
             else:
-                img = torch.zeros_like(x)
-            row.append(img[0].clamp(0, 1).expand(3, -1, -1))
-        tiles.append(row)
-    if not tiles:
+                continue
+            row.append((f"{task}: {LABELS.get(col, col)}", img[0]))
+        rows.append(row)
+    if not rows:
         return None
-    scale, pad, top = 4, 4, 14
-    h, w = tiles[0][0].shape[-2] * scale, tiles[0][0].shape[-1] * scale
-    canvas = Image.new("RGB", (len(columns) * (w + pad) + pad, len(tiles) * (h + pad) + pad + top), "white")
-    draw = ImageDraw.Draw(canvas)
-    for j, col in enumerate(columns):
-        draw.text((pad + j * (w + pad), 2), LABELS.get(col, col), fill="black")
-    for i, row in enumerate(tiles):
-        for j, img in enumerate(row):
-            arr = (img.permute(1, 2, 0).numpy() * 255).round().astype("uint8")
-            tile = Image.fromarray(arr).resize((w, h), Image.NEAREST)
-            canvas.paste(tile, (pad + j * (w + pad), top + pad + i * (h + pad)))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(path)
-    return path
+    return save_image_grid(path, rows, title="LUSER Fig. 2 counterpart: first test image per task")
 
 
 def main(argv: list[str] | None = None) -> int:
