@@ -177,8 +177,11 @@ OURS_OPTIONS: dict[str, dict[str, Any]] = {"anderson": {"m": 6}, "broyden": {}}
 THEIRS_TUNED_LAM = 1e-12
 
 
-def ours_step(problem: Problem, solver: str, max_iter: int, b_max_iter: int, tol: float = FWD_TOL) -> Callable:
-    """One training step with deq-core's DEQ: ``fn(backward) -> (z, iters_fwd, iters_bwd, evals_fwd)``."""
+def ours_step(
+    problem: Problem, solver: str, max_iter: int, b_max_iter: int, tol: float = FWD_TOL, recompute: bool = False
+) -> Callable:
+    """One training step with deq-core's DEQ: ``fn(backward) -> (z, iters_fwd, iters_bwd, evals_fwd)``;
+    ``recompute``: ``f(z*)`` is evaluated again in the backward pass instead of stored (``SolverConfig.recompute``)."""
     opts = OURS_OPTIONS[solver]
     deq = DEQ(
         problem.counted_f,
@@ -189,6 +192,7 @@ def ours_step(problem: Problem, solver: str, max_iter: int, b_max_iter: int, tol
         backward_tol=BWD_TOL,
         backward_max_iter=b_max_iter,
         backward_solver_options=opts,
+        recompute=recompute,
     )
 
     def step(backward: bool) -> tuple[Tensor, int, int, int]:
@@ -197,7 +201,7 @@ def ours_step(problem: Problem, solver: str, max_iter: int, b_max_iter: int, tol
         nfe, b_iters = _COUNTS["f"], 0
         if backward:
             problem.loss(z).backward()
-            b_iters = int(deq.last_backward_info.nstep.max())
+            b_iters = int(info.backward.nstep.max())
         return z.detach(), int(info.nstep.max()), b_iters, nfe
 
     return step
@@ -403,6 +407,10 @@ def memory_table(problem: Problem, b_max_iter: int) -> tuple[str, list[str]]:
     runs: list[tuple[str, Callable[[int], Callable]]] = [
         ("deq-core DEQ, anderson", lambda k: ours_step(problem, "anderson", k, b_max_iter, tol=1e-30)),
         ("deq-core DEQ, broyden", lambda k: ours_step(problem, "broyden", k, b_max_iter, tol=1e-30)),
+        (
+            "deq-core DEQ, anderson, recompute",
+            lambda k: ours_step(problem, "anderson", k, b_max_iter, tol=1e-30, recompute=True),
+        ),
         ("TorchDEQ, anderson", lambda k: theirs_step(problem, "anderson", k, b_max_iter, tol=1e-30)),
         ("TorchDEQ, broyden", lambda k: theirs_step(problem, "broyden", k, b_max_iter, tol=1e-30)),
         ("unrolled autograd (fixed-point iteration)", lambda k: unrolled_step(problem, k)),
@@ -522,7 +530,9 @@ returned `z`. "rel. diff" compares the two libraries' fixed points and gradients
             md += f"""
 Memory of one forward+backward of the conv DEQ (training step) against max_iter, with the forward
 tolerance set out of reach (1e-30) so every iteration runs; backward as above. deq-core must stay within
-10 %; autograd through the unrolled iteration grows linearly.
+10 %; autograd through the unrolled iteration grows linearly. "recompute": deq-core's
+`SolverConfig(recompute=True)`, which keeps only `z*` and the inputs and evaluates `f(z*)` again in the backward
+pass (TorchDEQ and deq-core's default store the graph of one application of `f`).
 
 {mem}
 """

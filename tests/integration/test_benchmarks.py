@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs" / "benchmarks.md"
@@ -22,6 +23,20 @@ def test_scripts_default_to_the_checkouts_docs_and_have_help(benchmark_script, c
         script.main(["--help"])
     out = capsys.readouterr().out
     assert info.value.code == 0 and "--out" in out
+
+
+def test_core_bench_steps_report_both_solves_and_recompute_keeps_the_gradient(benchmark_script):
+    """deq-core's side of the core bench on its small conv problem (TorchDEQ not needed): forward and backward
+    iterations are read from the solve's info, and the recompute row gives the stored row's gradient."""
+    core = benchmark_script("core")
+    problem = core.conv_problem(batch=2, channels=8, size=16)
+    runs = {}
+    for recompute in (False, True):
+        m = core.measure_once(problem, core.ours_step(problem, "anderson", 100, 100, recompute=recompute))
+        assert m.iters[0] > 1 and m.iters[1] > 1 and m.residual < 1e-4
+        runs[recompute] = m
+    for name, grad in runs[False].grads.items():
+        assert torch.allclose(runs[True].grads[name], grad, rtol=1e-4, atol=1e-7), name
 
 
 def test_priors_weights_section_goes_to_out_not_the_cwd(benchmark_script, tmp_path, monkeypatch, capsys):
