@@ -91,6 +91,10 @@ def test_resume_rules(tmp_path):
         _fit(tmp_path, "--steps", "4", "--lr", "0.5", "--resume", "--out", out, "--no-progress")
     _fit(tmp_path, "--steps", "4", "--resume", "--out", out, "--no-progress")  # more steps may be asked for
     assert load_checked(tmp_path / "run" / "checkpoint.pt")["step"] == 4
+    phases = read_weights(tmp_path / "run" / "weights.pt")["provenance"]["phases"]  # both sessions are on record
+    assert [p["from_step"] for p in phases] == [0, 2]
+    assert phases[0]["from_seconds"] == 0 and phases[1]["from_seconds"] >= 0
+    assert "--steps 2" in phases[0]["command"] and "--steps 4 --resume" in phases[1]["command"]
 
 
 def test_budget_stops_with_a_checkpoint_and_init_starts_a_new_phase(tmp_path):

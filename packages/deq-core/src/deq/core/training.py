@@ -23,7 +23,9 @@ sample), validates on held-out data, and adds its own command-line flags. :func:
 * **Mixed precision**: ``--amp`` runs each step under bf16 autocast on CUDA (no gradient scaler needed);
   it is ignored on CPU.
 * **Provenance**: rank 0 writes ``OUT/weights.pt`` in deq's weights format with the command, data, steps,
-  seed, device, wall time, validation metrics and the provenance of any ``--init`` weights.
+  seed, device, wall time, validation metrics and the provenance of any ``--init`` weights; ``phases`` lists
+  every session of the run (the first and each ``--resume``: its command, the step and training seconds it
+  started from).
 """
 
 from __future__ import annotations
@@ -325,7 +327,8 @@ def _fit(recipe: Recipe, proc: Process, argv: list[str]) -> dict[str, Any]:
     model = model.to(proc.device).train()
     init = _load_init(model, s.init, kind, name, config) if s.init else None
     opt, sched = recipe.optimizer(model)
-    step, elapsed_before, history = 0, 0.0, []
+    command = " ".join(["deq", "train", recipe.name, *argv])
+    step, elapsed_before, history, phases = 0, 0.0, [], []
     if s.resume:
         ck = load_checked(ckpt_path, how_to_obtain="Start again without --resume in a new --out.", map_location=proc.device)
         _check_resumable(ck["run"], _run_options(recipe), ckpt_path)
@@ -334,7 +337,8 @@ def _fit(recipe: Recipe, proc: Process, argv: list[str]) -> dict[str, Any]:
         if sched is not None:
             sched.load_state_dict(ck["scheduler"])
         step, elapsed_before, history = int(ck["step"]), float(ck["elapsed"]), list(ck["history"])
-        init = ck["init"]
+        phases, init = list(ck.get("phases", [])), ck["init"]
+    phases.append({"command": command, "from_step": step, "from_seconds": round(elapsed_before, 1)})
     if proc.world > 1:
         for t in model.state_dict().values():
             dist.broadcast(t, src=0)
@@ -354,6 +358,7 @@ def _fit(recipe: Recipe, proc: Process, argv: list[str]) -> dict[str, Any]:
                     "step": step,
                     "elapsed": elapsed(),
                     "history": history,
+                    "phases": phases,
                     "rng": _rng_state(),
                     "run": _run_options(recipe),
                     "init": init,
@@ -409,7 +414,7 @@ def _fit(recipe: Recipe, proc: Process, argv: list[str]) -> dict[str, Any]:
     test = recipe.test(model, proc.device)
     provenance = make_provenance(
         script=f"deq train {recipe.name}",
-        command=" ".join(["deq", "train", recipe.name, *argv]),
+        command=command,
         data=recipe.data_note(),
         steps=step,
         seed=s.seed,
@@ -424,6 +429,7 @@ def _fit(recipe: Recipe, proc: Process, argv: list[str]) -> dict[str, Any]:
         settings=asdict(s),
         options=recipe.options,
         last_log=history[-1] if history else {},
+        phases=phases,
     )
     save_weights(model, run_dir / "weights.pt", kind=kind, name=name, config=config, provenance=provenance)
     print(json.dumps({"weights": str(run_dir / "weights.pt"), "steps": step, **metrics}), flush=True)
