@@ -70,3 +70,26 @@ def test_models_need_a_dictionary_and_a_pretrained_cnn(tiny_runs, tmp_path):
         train_main(
             ["--model", "deq-full-sc", "--held-out", FOLD, *wrong, "--steps", "1", "--out", str(tmp_path / "y"), *TINY_E2E]
         )
+
+
+def test_a_model_builds_its_cnn_with_the_options_of_the_pretrained_file(tiny_runs, tmp_path):
+    """A residual CNN's weights in a direct CNN would be another network: a model takes the CNN's options from the
+    ``--prior-weights`` file, and ``--prior-options`` that contradict them are an error."""
+    from deq.models.hsi.weights import load_prior
+
+    residual = json.dumps({"depth": 2, "width": 4, "residual": True})
+    cnn = ["--model", "hsi-cnn", "--held-out", FOLD, "--steps", "1", "--batch", "2", "--block", "10", "--no-progress"]
+    assert train_main([*cnn, "--prior-options", residual, "--out", str(tmp_path / "cnn")]) == 0
+    prior_file = tmp_path / "cnn" / "weights.pt"
+    argv = [
+        *("--model", "du-fast-sc", "--held-out", FOLD, "--support", "4", "--b", "4", "--block", "10", "--batch", "1"),
+        *("--dictionary", str(tiny_runs / FOLD / "dict" / "weights.pt"), "--prior-weights", str(prior_file)),
+        *("--steps", "1", "--lr", "0", "--penalty-lr", "0", "--no-progress"),
+    ]
+    assert train_main([*argv, "--out", str(tmp_path / "m")]) == 0
+    model = load_model("du-fast-sc", tmp_path / "m" / "weights.pt")
+    x = torch.rand(2, 31, 10, 10)
+    with torch.no_grad():  # lr 0: only the spectral norm's power iteration moved (1e-3); a direct CNN differs by ~x
+        assert torch.allclose(model.map.prior(x), load_prior(prior_file)(x), atol=1e-2)
+    with pytest.raises(ValueError, match=r"contradict the CNN of --prior-weights .* \['residual'\]"):
+        train_main([*argv, "--prior-options", '{"residual": false}', "--out", str(tmp_path / "n")])

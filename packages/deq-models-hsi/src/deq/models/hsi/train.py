@@ -80,6 +80,22 @@ def validation_psnr(model: nn.Module, cubes: list[Tensor], sigmas: tuple[int, ..
     return out
 
 
+def prior_options(path: str, given: dict[str, Any]) -> dict[str, Any]:
+    """The options (over :data:`~deq.models.hsi.models.PRIOR_OPTIONS`) of the pretrained CNN in the weight file
+    ``path``, which a model trained from it must build its CNN with (a residual CNN's weights in a direct one would
+    be another network); ``given`` (``--prior-options``) may repeat them, not contradict them."""
+    from deq.core.weights import read_weights
+
+    stored = {k: v for k, v in read_weights(path)["config"].items() if k != "in_channels"}
+    clash = sorted(k for k, v in given.items() if stored.get(k, PRIOR_OPTIONS.get(k)) != v)
+    if clash:
+        raise ValueError(
+            f"--prior-options {given} contradict the CNN of --prior-weights '{path}' in {clash} (the file has {stored}); "
+            "a model takes its CNN's options from that file"
+        )
+    return stored
+
+
 def _provenance_line(path: str) -> str:
     from deq.core.weights import read_weights
 
@@ -103,7 +119,9 @@ class HSIRecipe(Recipe):
             "--prior-weights", default=None, help="the pretrained hsi-cnn (deq train hsi --model hsi-cnn); models only"
         )
         p.add_argument(
-            "--prior-options", default="{}", help="options of the hsi-cnn over PRIOR_OPTIONS (JSON, e.g. '{\"width\": 32}')"
+            "--prior-options",
+            default="{}",
+            help="hsi-cnn: options over PRIOR_OPTIONS (JSON, e.g. '{\"residual\": true}'); models: from --prior-weights",
         )
         p.add_argument("--block", type=int, default=BLOCK, help="block side n of the training crops")
         p.add_argument("--sigmas", type=int, nargs="+", default=list(SIGMAS), help="noise levels (0-255) drawn per crop")
@@ -128,9 +146,9 @@ class HSIRecipe(Recipe):
         p.add_argument("--penalty-lr", type=float, default=1e-2, help="learning rate of log b and log mu")
 
     # -- the network --------------------------------------------------------------------------------------
-    def _config(self, atoms: int) -> dict[str, Any]:
+    def _config(self, atoms: int, prior: dict[str, Any]) -> dict[str, Any]:
         o, name = self.options, self.options["model"]
-        config: dict[str, Any] = {"bands": BANDS, "atoms": atoms, "block": o["block"], "prior": json.loads(o["prior_options"])}
+        config: dict[str, Any] = {"bands": BANDS, "atoms": atoms, "block": o["block"], "prior": prior}
         config["b"] = o["b"]  # 0: chosen in build
         if "full" in name:
             config["mu"] = o["mu"]
@@ -153,6 +171,7 @@ class HSIRecipe(Recipe):
             raise ValueError(f"--model {o['model']} trains end to end from --dictionary and --prior-weights; give both")
         D = load_dictionary(o["dictionary"])
         prior = load_weights(o["prior_weights"], kind="prior", name=PRIOR)
+        options = prior_options(o["prior_weights"], json.loads(o["prior_options"]))
 
         def make(config: dict[str, Any]) -> nn.Module:
             model = create("model", o["model"], **config)
@@ -160,7 +179,7 @@ class HSIRecipe(Recipe):
             model.map.prior.load_state_dict(prior.state_dict())
             return model
 
-        config = self._config(D.shape[1])
+        config = self._config(D.shape[1], options)
         grid = {"b": B_CHOICES, "mu": MU_CHOICES, "support": SUPPORT_CHOICES}
         auto = {k: grid[k] for k in ("b", "mu", "support") if k in config and not config[k]}
         if auto:
