@@ -19,3 +19,13 @@ def test_bench_writes_the_tables_and_figures(tiny_runs, tmp_path):
     assert f"{PAPER[50]['deq-fast-sc'][0]:.2f}" in text and "chosen factor" in text and "CNN alone" in text
     assert "k=3" in text and "n=20" in text
     assert (out.parent / "hsi_iterations.png").is_file() and (out.parent / "hsi_block_size.png").is_file()
+
+
+def test_own_runs_of_a_level_are_found_beside_the_blind_ones(tmp_path):
+    from deq.models.hsi.bench import Sources
+    from deq.models.hsi.weights import LEVEL_WEIGHTS
+
+    level = LEVEL_WEIGHTS[0]
+    assert Sources(tmp_path).run_file(FOLD, "cnn", level) == tmp_path / FOLD / f"sigma{level}" / "cnn" / "weights.pt"
+    assert Sources(tmp_path).run_file(FOLD, "deq-fast-sc", 70) == tmp_path / FOLD / "deq-fast-sc" / "weights.pt"
+    assert Sources(tmp_path, blind=True).run_file(FOLD, "cnn", level) == tmp_path / FOLD / "cnn" / "weights.pt"

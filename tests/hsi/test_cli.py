@@ -58,3 +58,14 @@ def test_cli_prints_one_line_errors(tmp_path):
     cmd = [sys.executable, "-m", "deq.core.cli", "reconstruct", "hsi", "--input", str(tmp_path / "none.mat"), "--output", "o"]
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
+
+
+def test_the_noise_level_chooses_the_shipped_weights_of_the_learned_models(tiny_runs):
+    from deq.models.hsi.cli import build_model
+    from deq.models.hsi.weights import LEVEL_WEIGHTS, shipped
+
+    level = LEVEL_WEIGHTS[0]
+    assert build_model("deq-fast-sc", sigma=level).weights_path == str(shipped("deq-fast-sc", sigma=level))
+    assert build_model("deq-fast-sc", sigma=70).weights_path == str(shipped("deq-fast-sc"))
+    own = str(tiny_runs / FOLD / "deq-fast-sc" / "weights.pt")
+    assert build_model("deq-fast-sc", own, sigma=level).weights_path == own  # a user's file is used as it is

@@ -1,5 +1,6 @@
 """The shipped weights: deq's format with weights_only, provenance that names the held-out scene, the default fold
-behind ``pretrained=True``, and the shipped models denoising (a crop of) the scene their fold held out."""
+behind ``pretrained=True``, the per-level files that ``sigma`` selects, and the shipped models denoising (a crop of)
+the scene their fold held out."""
 
 from __future__ import annotations
 
@@ -11,7 +12,16 @@ from deq.core.registry import create
 from deq.core.weights import PROVENANCE_KEYS, read_weights
 from deq.models.hsi.data import SCENES, Fold, add_noise
 from deq.models.hsi.dictionary import NAME as DICTIONARY
-from deq.models.hsi.weights import DEFAULT_HELD_OUT, MODELS, PRIOR, load_dictionary, load_model, shipped
+from deq.models.hsi.weights import (
+    DEFAULT_HELD_OUT,
+    LEVEL_WEIGHTS,
+    MODELS,
+    PRIOR,
+    load_dictionary,
+    load_model,
+    load_prior,
+    shipped,
+)
 from deq.operators.simple import Denoising
 
 
@@ -44,3 +54,32 @@ def test_shipped_models_denoise_the_scene_their_fold_held_out(shared_data, name)
     noisy = add_noise(clean, 50, seed=5)[None]
     out = load_model(name, shipped(name, "abu-beach")).reconstruct(noisy, Denoising()).clamp(0, 1)
     assert float(psnr(out, clean[None])) > float(psnr(noisy.clamp(0, 1), clean[None])) + 8
+
+
+@pytest.mark.parametrize("fold", sorted(SCENES))
+@pytest.mark.parametrize("sigma", LEVEL_WEIGHTS)
+def test_level_weights_are_trained_at_their_level_alone_from_a_residual_cnn(fold, sigma):
+    cnn = shipped(PRIOR, fold, sigma)
+    assert cnn != shipped(PRIOR, fold) and cnn.name == f"{PRIOR}_{fold}_sigma{sigma}.pt"
+    assert read_weights(cnn)["config"]["residual"] is True
+    for name in (PRIOR, *MODELS):
+        prov = read_weights(shipped(name, fold, sigma))["provenance"]
+        assert f"{fold} held out" in prov["data"] and f"AWGN sigma drawn from [{sigma}]/255" in prov["data"]
+        if name in MODELS:
+            assert f"--sigmas {sigma}" in prov["command"]
+            assert "'residual': True" in str(read_weights(shipped(name, fold, sigma))["config"]["prior"])
+    assert load_prior(sigma=sigma).weights_path == str(shipped(PRIOR, DEFAULT_HELD_OUT, sigma))
+
+
+def test_sigma_selects_level_weights_only_where_they_exist():
+    level = LEVEL_WEIGHTS[0]
+    assert shipped("deq-fast-sc", DEFAULT_HELD_OUT, 50) == shipped("deq-fast-sc", DEFAULT_HELD_OUT)
+    assert shipped(DICTIONARY, DEFAULT_HELD_OUT, level) == shipped(DICTIONARY, DEFAULT_HELD_OUT)  # one dictionary per fold
+    model = create("model", "du-fast-sc", pretrained=True, sigma=level)
+    assert model.weights_path == str(shipped("du-fast-sc", DEFAULT_HELD_OUT, level))
+    with pytest.raises(ValueError, match="0-255 scale"):
+        shipped("du-fast-sc", DEFAULT_HELD_OUT, 300)
+    with pytest.raises(ValueError, match="needs pretrained=True and no weights file"):
+        create("model", "du-fast-sc", pretrained=True, weights=str(shipped("du-fast-sc")), sigma=level)
+    with pytest.raises(ValueError, match="needs pretrained=True"):
+        create("model", "du-fast-sc", sigma=level)

@@ -102,10 +102,23 @@ def quality(x: Tensor, ref: Tensor) -> tuple[float, float, float]:
 
 @dataclass(frozen=True)
 class Sources:
-    """Where the weights come from: the shipped files (``runs=None``) or a folder ``runs/FOLD/{dict,NAME}/weights.pt``
-    of one's own ``deq train`` runs."""
+    """Where the weights come from: the shipped files (``runs=None``) or a folder of one's own ``deq train`` runs,
+    ``runs/FOLD/{dict,cnn,NAME}/weights.pt`` (blind) and ``runs/FOLD/sigmaS/{cnn,NAME}/weights.pt`` for the levels of
+    :data:`~deq.models.hsi.weights.LEVEL_WEIGHTS`. ``blind=True`` uses the blind weights at every level."""
 
     runs: Path | None = None
+    blind: bool = False
+
+    def _level(self, sigma: float | None) -> float | None:
+        return None if self.blind else sigma
+
+    def run_file(self, fold: str, sub: str, sigma: float | None) -> Path:
+        """``RUNS/FOLD[/sigmaS]/SUB/weights.pt``: the run of ``sub`` (``cnn`` or a model) for data of level ``sigma``."""
+        from deq.models.hsi.weights import level_suffix
+
+        level = level_suffix(sub, self._level(sigma)).lstrip("_")
+        folder = self.runs / fold / level if level else self.runs / fold
+        return folder / sub / "weights.pt"
 
     def dictionary_file(self, fold: str) -> Path:
         from deq.models.hsi.dictionary import NAME
@@ -113,22 +126,37 @@ class Sources:
 
         return self.runs / fold / "dict" / "weights.pt" if self.runs else shipped(NAME, fold)
 
-    def model(self, name: str, fold: str, **overrides: Any) -> nn.Module:
+    def model(self, name: str, fold: str, sigma: float | None = None, **overrides: Any) -> nn.Module:
+        """The learned model ``name`` of ``fold`` for data of noise level ``sigma``."""
         from deq.models.hsi.weights import load_model, shipped
 
-        path = self.runs / fold / name / "weights.pt" if self.runs else shipped(name, fold)
+        path = self.run_file(fold, name, sigma) if self.runs else shipped(name, fold, self._level(sigma))
         return load_model(name, path, **overrides)
 
-    def prior(self, fold: str) -> nn.Module:
+    def prior(self, fold: str, sigma: float | None = None) -> nn.Module:
+        """The pretrained CNN of ``fold`` (the one the models of level ``sigma`` started from)."""
         from deq.models.hsi.weights import PRIOR, load_prior, shipped
 
-        return load_prior(self.runs / fold / "cnn" / "weights.pt" if self.runs else shipped(PRIOR, fold))
+        return load_prior(self.run_file(fold, "cnn", sigma) if self.runs else shipped(PRIOR, fold, self._level(sigma)))
 
     def baseline(self, name: str, fold: str, sigma: float, factor: float) -> nn.Module:
         from deq.core.registry import create
 
         key = "tol_factor" if name == "batch-omp-sc" else "alpha_factor"
         return create("model", name, pretrained=True, weights=str(self.dictionary_file(fold)), sigma=sigma, **{key: factor})
+
+
+def weights_note(blind: bool) -> str:
+    """Which weights the learned rows (and "CNN alone") use at each noise level."""
+    from deq.models.hsi.weights import LEVEL_WEIGHTS
+
+    if blind:
+        return "Learned rows: the blind weights (trained over sigma 30, 50 and 70) at every level."
+    levels = " and ".join(str(s) for s in LEVEL_WEIGHTS)
+    return (
+        f"Learned rows: at sigma {levels} the CNN and models trained at that level alone (residual CNN), at the other "
+        "levels the blind weights (trained over sigma 30, 50 and 70; direct CNN)."
+    )
 
 
 def tune_baseline(
@@ -161,8 +189,8 @@ def run_table(
     for fold_name in folds:
         fold = Fold(fold_name)
         clean = fold.test_cube(data_dir)
-        learned = {m: sources.model(m, fold_name) for m in methods if m in MODELS}
         for sigma in sigmas:
+            learned = {m: sources.model(m, fold_name, sigma) for m in methods if m in MODELS}
             noisy = add_noise(clean, sigma, seed=test_noise_seed(sigma, fold_name))
             row = {"noisy": (*quality(noisy, clean), 0.0)}
             for m in methods:
@@ -173,7 +201,7 @@ def run_table(
                 t0 = time.perf_counter()
                 if m == CNN:
                     with torch.no_grad():
-                        out = denoise(sources.prior(fold_name).eval(), noisy, BLOCK)
+                        out = denoise(sources.prior(fold_name, sigma).eval(), noisy, BLOCK)
                 else:
                     out = (learned[m] if m in MODELS else model).reconstruct(noisy[None], Denoising())[0]
                 row[m] = (*quality(out, clean), time.perf_counter() - t0)
@@ -242,7 +270,7 @@ def iteration_curves(sources: Sources, folds: Sequence[str], sigma: int, ks: Seq
         y = add_noise(clean, sigma, seed=test_noise_seed(sigma, fold_name))[None]
         op = Denoising()
         for name in MODELS:
-            model = sources.model(name, fold_name)
+            model = sources.model(name, fold_name, sigma)
             scores: dict[int, float] = {}
 
             def record(k: int, cube: Tensor) -> None:
@@ -280,7 +308,8 @@ def block_sweep(sources: Sources, folds: Sequence[str], sigma: int, blocks: Sequ
         clean = Fold(fold_name).test_cube(data_dir)
         y = add_noise(clean, sigma, seed=test_noise_seed(sigma, fold_name))[None]
         for name in MODELS:
-            row = [quality(sources.model(name, fold_name, block=n).reconstruct(y, Denoising())[0], clean)[0] for n in blocks]
+            models = [sources.model(name, fold_name, sigma, block=n) for n in blocks]
+            row = [quality(model.reconstruct(y, Denoising())[0], clean)[0] for model in models]
             sweep.setdefault(name, []).append(row)
         print(f"  block sizes: {fold_name} done", flush=True)
     return {name: [statistics.mean(v) for v in zip(*per_fold)] for name, per_fold in sweep.items()}
@@ -293,7 +322,7 @@ def timing_table(results: dict, sigma: int, methods: Sequence[str], sources: Sou
         seconds = statistics.mean(results[f][sigma][m][3] for f in results)
         pixels = statistics.mean(_pixels(f) for f in results)
         if m in MODELS or m == CNN:
-            model = sources.model(m, fold) if m in MODELS else sources.prior(fold)
+            model = sources.model(m, fold, sigma) if m in MODELS else sources.prior(fold, sigma)
             params = sum(p.numel() for p in model.parameters())
             paper = f"{PAPER_SECONDS[m]:.2f}" if m in PAPER_SECONDS else "-"
         else:
@@ -327,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deq bench hsi", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=None, help="benchmark data root (default: DEQ_DATA or ../shared/data)")
     parser.add_argument("--runs", default=None, help="use RUNS/FOLD/{dict,MODEL}/weights.pt instead of the shipped weights")
+    parser.add_argument(
+        "--blind", action="store_true", help="the blind weights at every level (not those trained at sigma 30 alone)"
+    )
     parser.add_argument("--folds", nargs="+", choices=FOLDS, default=list(FOLDS), help="held-out scenes (default: all)")
     parser.add_argument("--sigmas", nargs="+", type=int, default=list(SIGMAS), help="noise levels, 0-255 (default: 30 50 70)")
     parser.add_argument("--methods", nargs="+", choices=(*BASELINES, CNN, *MODELS), default=[*BASELINES, CNN, *MODELS])
@@ -340,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     out = results_file(args.out)
-    sources = Sources(Path(args.runs) if args.runs else None)
+    sources = Sources(Path(args.runs) if args.runs else None, args.blind)
     t_start = time.perf_counter()
     print("1. Table I", flush=True)
     results, choices = run_table(sources, args.folds, args.sigmas, args.methods, args.data_dir)
@@ -350,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         "(times are indicative). Test scenes: each of HYDICE urban, ABU beach and ABU urban (prepared to 31 bands, see "
         "docs/hsi.md) denoised by the models of the fold that held it out of all training. **The paper's numbers (in "
         "parentheses) are on ICVL, another dataset**: brighter, smoother natural scenes, 1300 x 1300; ours are 100 x 100 "
-        "remote-sensing cubes.",
+        "remote-sensing cubes. " + weights_note(args.blind),
         "### Table I counterpart: mean over the three held-out scenes, ours (paper, ICVL)",
         table_one(results, args.sigmas, args.methods),
         "PSNR per held-out scene:",

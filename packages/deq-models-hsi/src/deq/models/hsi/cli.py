@@ -8,8 +8,10 @@ choice of those models by registry name that ``deq bench hsi`` shares.
 Unless ``--no-prepare``, it is prepared as the training scenes were (:func:`deq.models.hsi.data.prepare_cube`: dead
 and saturated bands dropped, ``C`` binned to 31 bands, divided by its 99.9th percentile). ``--add-noise SIGMA``
 treats the input as clean, adds AWGN of that level (0-255 scale) and reports PSNR/SSIM/SAM; otherwise the input is
-the noisy cube. ``--sigma`` is the noise level the baselines (``batch-omp-sc``, ``lasso-sc``) need (default: the
-``--add-noise`` level). Writes ``out/denoised.mat`` (``denoised`` ``(H, W, 31)`` on the prepared ``[0, 1]`` scale,
+the noisy cube. ``--sigma`` is the noise level (default: the ``--add-noise`` level): the baselines (``batch-omp-sc``,
+``lasso-sc``) need it, and with the shipped weights the learned models use those trained at that level where there
+are some (sigma 30), the blind ones otherwise (:func:`deq.models.hsi.weights.shipped`).
+Writes ``out/denoised.mat`` (``denoised`` ``(H, W, 31)`` on the prepared ``[0, 1]`` scale,
 ``scale`` and ``band_groups``) and ``out/denoised.png`` (false colour: bands 25/15/5 as RGB).
 """
 
@@ -40,12 +42,13 @@ def hsi_models() -> list[str]:
 
 def build_model(name: str, weights: str | None = None, *, sigma: float | None = None, **options: Any) -> Any:
     """The model ``name`` with its trained weights (the file ``weights``, or the shipped one): ``create("model", name,
-    pretrained=True, weights=weights, **options)``; the baselines also take the noise level ``sigma`` (0-255)."""
+    pretrained=True, weights=weights, **options)``. The baselines need the noise level ``sigma`` (0-255); the learned
+    models take it to choose among the shipped weights (ignored with a ``weights`` file)."""
     if name not in hsi_models():
         raise ValueError(f"unknown hyperspectral method '{name}'; registered: {', '.join(hsi_models())}")
-    if name in BASELINES:
-        if sigma is None:
-            raise ValueError(f"{name} needs the noise level: pass --sigma (0-255 scale)")
+    if name in BASELINES and sigma is None:
+        raise ValueError(f"{name} needs the noise level: pass --sigma (0-255 scale)")
+    if sigma is not None and (name in BASELINES or weights is None):
         options["sigma"] = sigma
     return create("model", name, pretrained=True, weights=weights, **options)
 
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", required=True, help="output folder")
     p.add_argument("--method", choices=methods, default="deq-fast-sc", help="registered model (default: deq-fast-sc)")
     p.add_argument("--weights", default=None, help="weight (or, for the baselines, dictionary) file; default: shipped")
-    p.add_argument("--sigma", type=float, default=None, help="noise level (0-255) for the baselines")
+    p.add_argument("--sigma", type=float, default=None, help="noise level (0-255): baselines, choice of shipped weights")
     p.add_argument("--add-noise", type=float, default=None, help="treat the input as clean: add AWGN of this level (0-255)")
     p.add_argument("--seed", type=int, default=0, help="seed of --add-noise")
     p.add_argument("--block", type=int, default=None, help="block side n of the learned models (default: the weights')")

@@ -4,8 +4,11 @@ Every file is in deq-core's one format (:mod:`deq.core.weights`), named ``NAME_H
 for each leave-one-scene-out fold (``HELDOUT`` is the scene held out of all its training, see
 :class:`deq.models.hsi.data.Fold`) the K-SVD dictionary (kind ``operator``, ``ksvd-dictionary``), the pretrained CNN
 the end-to-end training started from (kind ``prior``, ``hsi-cnn``; for the benchmark's "CNN alone" row) and the four
-learned models (kind ``model``). ``pretrained=True`` without a file loads the fold that holds out
-:data:`DEFAULT_HELD_OUT`.
+learned models (kind ``model``). These are *blind*: trained over every noise level of
+:data:`deq.models.hsi.data.SIGMAS`. For the levels of :data:`LEVEL_WEIGHTS` the CNN and the four models are also
+shipped trained at that level alone (``NAME_HELDOUT_sigmaS.pt``, with a residual CNN: docs/hsi.md says why);
+``sigma=S`` selects them, every other level uses the blind files. ``pretrained=True`` without a file loads the fold
+that holds out :data:`DEFAULT_HELD_OUT`.
 """
 
 from __future__ import annotations
@@ -24,36 +27,53 @@ PRIOR = "hsi-cnn"
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 #: the fold whose weights ``pretrained=True`` loads by default (trained on ABU beach and ABU urban)
 DEFAULT_HELD_OUT = "hydice-urban"
+#: noise levels (0-255) with CNN and model weights trained at that level alone (the dictionaries are shared)
+LEVEL_WEIGHTS = (30,)
 HOW_TO_OBTAIN = (
     "deq-models-hsi ships it as package data; reinstall the package, or make one with `deq train hsi-dictionary` / "
     "`deq train hsi` (see docs/hsi.md) and pass weights=RUN/weights.pt."
 )
 
 
-def shipped(name: str, held_out: str = DEFAULT_HELD_OUT) -> Path:
+def level_suffix(name: str, sigma: float | None) -> str:
+    """``"_sigmaS"`` where ``name`` (a model or the CNN) has weights trained at the noise level ``sigma`` alone
+    (:data:`LEVEL_WEIGHTS`), else ``""`` (the blind weights; the dictionary has no per-level file)."""
+    if sigma is None or name == DICTIONARY or sigma not in LEVEL_WEIGHTS:
+        return ""
+    return f"_sigma{int(sigma)}"
+
+
+def shipped(name: str, held_out: str = DEFAULT_HELD_OUT, sigma: float | None = None) -> Path:
     """The shipped weight file of ``name`` (a model of :data:`MODELS`, ``"ksvd-dictionary"`` or ``"hsi-cnn"``) for the
-    fold that holds out ``held_out``."""
+    fold that holds out ``held_out``: trained at the noise level ``sigma`` (0-255) alone where :data:`LEVEL_WEIGHTS`
+    has it, else the blind file."""
     from deq.models.hsi.data import SCENES
 
     if name not in (*MODELS, DICTIONARY, PRIOR):
         raise ValueError(f"no shipped weights for {name!r}; there are {[*MODELS, DICTIONARY, PRIOR]}")
     if held_out not in SCENES:
         raise ValueError(f"unknown held-out scene {held_out!r}; the scenes are {sorted(SCENES)}")
-    return WEIGHTS_DIR / f"{name}_{held_out}.pt"
+    if sigma is not None and not 0 < sigma <= 255:
+        raise ValueError(f"sigma is a noise level on the 0-255 scale, got {sigma}")
+    return WEIGHTS_DIR / f"{name}_{held_out}{level_suffix(name, sigma)}.pt"
 
 
-def load_model(name: str, weights: str | os.PathLike[str] | None = None, **overrides: Any) -> nn.Module:
-    """The trained model ``name`` in eval mode from ``weights`` or, by default, the shipped file of the default fold;
-    ``overrides`` replace stored config entries (``block=10``, ``solver={"max_iter": 50}``)."""
+def load_model(
+    name: str, weights: str | os.PathLike[str] | None = None, sigma: float | None = None, **overrides: Any
+) -> nn.Module:
+    """The trained model ``name`` in eval mode from ``weights`` or, by default, the shipped file of the default fold
+    for the noise level ``sigma`` (see :func:`shipped`); ``overrides`` replace stored config entries (``block=10``,
+    ``solver={"max_iter": 50}``)."""
     if name not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {name!r}")
-    path = Path(weights) if weights is not None else shipped(name)
+    path = Path(weights) if weights is not None else shipped(name, sigma=sigma)
     return core_weights.load_weights(path, kind="model", name=name, how_to_obtain=HOW_TO_OBTAIN, **overrides)
 
 
-def load_prior(weights: str | os.PathLike[str] | None = None) -> nn.Module:
-    """The pretrained CNN (deq-priors' ``hsi-cnn``) of a weight file (default: the shipped one of the default fold)."""
-    path = Path(weights) if weights is not None else shipped(PRIOR)
+def load_prior(weights: str | os.PathLike[str] | None = None, sigma: float | None = None) -> nn.Module:
+    """The pretrained CNN (deq-priors' ``hsi-cnn``) of a weight file (default: the shipped one of the default fold for
+    the noise level ``sigma``)."""
+    path = Path(weights) if weights is not None else shipped(PRIOR, sigma=sigma)
     return core_weights.load_weights(path, kind="prior", name=PRIOR, how_to_obtain=HOW_TO_OBTAIN)
 
 
