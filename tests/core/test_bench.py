@@ -44,3 +44,9 @@ def test_plots_write_pngs(tmp_path):
     grid = save_image_grid(tmp_path / "g.png", [[("x", torch.rand(1, 8, 8)), ("y", torch.rand(3, 8, 8))]], title="t")
     for path in (line, grid):
         assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    full = [[("x", torch.rand(1, 8, 8)), ("y", torch.rand(1, 8, 8))], [("a", torch.rand(1, 8, 8)), ("b", torch.rand(1, 8, 8))]]
+    gap = [full[0], [("a", full[1][0][1]), ("b: no weights", None)]]  # a missing entry is an empty cell, not a shorter row
+    from PIL import Image
+
+    sizes = {Image.open(save_image_grid(tmp_path / f"{k}.png", rows)).size for k, rows in (("full", full), ("gap", gap))}
+    assert len(sizes) == 1

@@ -149,5 +149,5 @@ def test_bench_figure_is_one_grid_row_per_task(tmp_path):
     path = figure(models, results, tmp_path / "fig" / "luser.png")
     assert path == tmp_path / "fig" / "luser.png"
     with Image.open(path) as im:
-        assert im.format == "PNG" and im.width > im.height  # one row: x_0, two models (DEQ4IP absent), truth
+        assert im.format == "PNG" and im.width > 4 * im.height  # one row of 5: x_0, two models, DEQ4IP (no weights: empty), truth
     assert figure(models, {}, tmp_path / "none.png") is None

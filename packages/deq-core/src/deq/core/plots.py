@@ -71,9 +71,10 @@ def _array(image: Tensor) -> np.ndarray:
 
 
 def save_image_grid(
-    path: str | os.PathLike[str], rows: Sequence[Sequence[tuple[str, Tensor]]], title: str = "", cell: float = 2.2
+    path: str | os.PathLike[str], rows: Sequence[Sequence[tuple[str, Tensor | None]]], title: str = "", cell: float = 2.2
 ) -> Path:
-    """A PNG with one row per entry of ``rows``, each a sequence of ``(caption, image [C, H, W])``."""
+    """A PNG with one row per entry of ``rows``, each a sequence of ``(caption, image [C, H, W])``; an image ``None``
+    is an empty cell with its caption (so a missing entry keeps the columns of the rows aligned)."""
     plt = _pyplot()
 
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
@@ -84,7 +85,8 @@ def save_image_grid(
             ax.axis("off")
             if c < len(row):
                 caption, image = row[c]
-                ax.imshow(_array(image), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+                if image is not None:
+                    ax.imshow(_array(image), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
                 ax.set_title(caption, fontsize=8)
     if title:
         fig.suptitle(title, fontsize=9)

@@ -324,7 +324,7 @@ def figure(models: dict[tuple[str, str, str], nn.Module], results: dict[str, Any
     """Section 4 (Fig. 2): per task, the first test image's ``x_0``, LU-DnCNN, DEQ4IP and LUSER-DW
     reconstructions and the truth, side by side, as a PNG (deq-core's ``save_image_grid``)."""
     columns = ("x_0", "lu-dncnn", "deq4ip", "luser-dw", "truth")
-    rows: list[list[tuple[str, torch.Tensor]]] = []
+    rows: list[list[tuple[str, torch.Tensor | None]]] = []
     for task, res in results.items():
         t = get_task(task)
         x = res["images"][:1]
@@ -339,6 +339,7 @@ def figure(models: dict[tuple[str, str, str], nn.Module], results: dict[str, Any
             elif (col, task, "final") in models:
                 img = t.to_image(models[(col, task, "final")].reconstruct(y, op))
             else:
+                row.append((f"{task}: {LABELS.get(col, col)} (no weights)", None))  # an empty cell keeps the columns
                 continue
             row.append((f"{task}: {LABELS.get(col, col)}", img[0]))
         rows.append(row)
