@@ -114,10 +114,10 @@ class Sources:
 
     def run_file(self, fold: str, sub: str, sigma: float | None) -> Path:
         """``RUNS/FOLD[/sigmaS]/SUB/weights.pt``: the run of ``sub`` (``cnn`` or a model) for data of level ``sigma``."""
-        from deq.models.hsi.weights import level_suffix
+        from deq.models.hsi.weights import trained_level
 
-        level = level_suffix(sub, self._level(sigma)).lstrip("_")
-        folder = self.runs / fold / level if level else self.runs / fold
+        level = trained_level(sub, self._level(sigma))
+        folder = self.runs / fold / f"sigma{level}" if level else self.runs / fold
         return folder / sub / "weights.pt"
 
     def dictionary_file(self, fold: str) -> Path:

@@ -35,12 +35,12 @@ HOW_TO_OBTAIN = (
 )
 
 
-def level_suffix(name: str, sigma: float | None) -> str:
-    """``"_sigmaS"`` where ``name`` (a model or the CNN) has weights trained at the noise level ``sigma`` alone
-    (:data:`LEVEL_WEIGHTS`), else ``""`` (the blind weights; the dictionary has no per-level file)."""
+def trained_level(name: str, sigma: float | None) -> int | None:
+    """The level ``S`` (0-255) where ``name`` (a model or the CNN) has weights trained at the noise level ``sigma``
+    alone (:data:`LEVEL_WEIGHTS`), else ``None``: the blind weights serve (the dictionary has no per-level file)."""
     if sigma is None or name == DICTIONARY or sigma not in LEVEL_WEIGHTS:
-        return ""
-    return f"_sigma{int(sigma)}"
+        return None
+    return int(sigma)
 
 
 def shipped(name: str, held_out: str = DEFAULT_HELD_OUT, sigma: float | None = None) -> Path:
@@ -55,7 +55,8 @@ def shipped(name: str, held_out: str = DEFAULT_HELD_OUT, sigma: float | None = N
         raise ValueError(f"unknown held-out scene {held_out!r}; the scenes are {sorted(SCENES)}")
     if sigma is not None and not 0 < sigma <= 255:
         raise ValueError(f"sigma is a noise level on the 0-255 scale, got {sigma}")
-    return WEIGHTS_DIR / f"{name}_{held_out}{level_suffix(name, sigma)}.pt"
+    level = trained_level(name, sigma)
+    return WEIGHTS_DIR / (f"{name}_{held_out}_sigma{level}.pt" if level else f"{name}_{held_out}.pt")
 
 
 def load_model(
