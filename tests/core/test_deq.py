@@ -269,3 +269,31 @@ class _DropoutMap(nn.Module):
 
     def forward(self, z, x):
         return 0.1 * self.drop(self.lin(z)) + x
+
+
+def test_forward_autocast_solves_in_low_precision_and_keeps_the_backward():
+    """forward_autocast="bfloat16": the forward solve evaluates f in bfloat16 (the equilibrium moves by about the
+    format's resolution, not more), returns the iterate's dtype, and the implicit gradient stays the float32 one."""
+    torch.manual_seed(0)
+    f = nn.Sequential(nn.Linear(32, 32), nn.Tanh())
+    with torch.no_grad():
+        f[0].weight.mul_(0.6 / torch.linalg.matrix_norm(f[0].weight, ord=2))
+
+    def g(z, x):
+        return f(z) + x
+
+    x = torch.randn(4, 32, requires_grad=True)
+    w = torch.randn(4, 32)
+    out = {}
+    for mode in (None, "bfloat16"):
+        deq = DEQ(g, tol=1e-2 if mode else 1e-6, max_iter=60, backward_tol=1e-6, forward_autocast=mode)
+        z, info = deq(torch.zeros_like(x), x)
+        assert z.dtype == torch.float32 and bool(info.converged.all())
+        out[mode] = (z.detach(), torch.autograd.grad((z * w).sum(), [f[0].weight, x]))
+    (z32, g32), (z16, g16) = out[None], out["bfloat16"]
+    err = _rel(z16, z32)
+    assert 1e-5 < err < 2e-2  # low precision was used, and only moved the equilibrium by its rounding
+    for a, b in zip(g16, g32):
+        assert _rel(a, b) < 2e-2
+    with pytest.raises(ValueError, match="forward_autocast must be one of"):
+        SolverConfig(forward_autocast="int8")

@@ -74,9 +74,14 @@ class DEQ(nn.Module):
     def solve(self, z0: Tensor, *inputs: Any) -> tuple[Tensor, SolverInfo]:
         """The forward solve only (no graph): ``z* = f(z*, *inputs)`` from ``z0``."""
         c = self.config
+
+        def f(z: Tensor) -> Tensor:  # under forward_autocast, f in low precision, its output in z's dtype
+            with c.autocast(z.device):
+                return self.f(z, *inputs).to(z.dtype)
+
         with torch.no_grad():
             z, info = self.solver(
-                lambda z: self.f(z, *inputs),
+                f,
                 z0.detach(),
                 tol=c.tol,
                 max_iter=c.iterations(self.training),

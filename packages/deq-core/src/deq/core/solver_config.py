@@ -7,15 +7,20 @@ the chosen solver does not take is an error naming the options it accepts, never
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from deq.core.solvers import solver_options
 from deq.core.solvers._tracker import STOP_MODES
 
 BACKWARDS = ("ift", "neumann", "jfb")
+#: ``SolverConfig.forward_autocast`` values and the dtypes they select
+AUTOCAST_DTYPES: dict[str | None, torch.dtype | None] = {None: None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,13 @@ class SolverConfig:
             (``beta`` is the weight of ``f``, the convention of every deq solver).
         warn_unconverged: warn (:class:`~deq.core.solvers.SolverNotConvergedWarning`) when a forward or
             IFT-backward solve stops at its iteration limit above the tolerance without diverging.
+        forward_autocast: ``"bfloat16"`` or ``"float16"``: the forward solve evaluates ``f`` under
+            :func:`torch.autocast` of that dtype on the iterate's device (convolutions and matrix products in low
+            precision), its output cast back to the iterate's dtype; the solver's own arithmetic (Anderson's
+            least squares, the stopping rule), the recorded application ``f(z*)`` and every backward stay in the
+            iterate's dtype. About twice as fast on CPUs with AVX512-BF16 / AMX and on GPUs; the rounding of
+            ``f`` puts a floor of roughly ``2^-8`` relative (bfloat16) under the reachable residual, so pair it
+            with a ``tol`` above that floor. ``None`` (default): full precision.
     """
 
     solver: str | Callable[..., Any] = "anderson"
@@ -59,6 +71,7 @@ class SolverConfig:
     jfb_steps: int = 1
     jfb_beta: float = 1.0
     warn_unconverged: bool = True
+    forward_autocast: str | None = None
 
     def __post_init__(self) -> None:
         if self.backward not in BACKWARDS:
@@ -77,6 +90,11 @@ class SolverConfig:
             raise ValueError(f"SolverConfig: tol and backward_tol must be positive, got {self.tol}, {self.backward_tol}")
         if not isinstance(self.recompute, bool):
             raise ValueError(f"SolverConfig: recompute must be True or False, got {self.recompute!r}")
+        if self.forward_autocast not in AUTOCAST_DTYPES:
+            raise ValueError(
+                f"SolverConfig: forward_autocast must be one of {sorted(k for k in AUTOCAST_DTYPES if k)} or None, "
+                f"got {self.forward_autocast!r}"
+            )
         if self.recompute and self.backward == "jfb":
             raise ValueError("SolverConfig: recompute applies to the ift and neumann backwards; jfb differentiates its steps")
         if not 0.0 < self.jfb_beta <= 1.0:
@@ -92,6 +110,11 @@ class SolverConfig:
     def iterations(self, training: bool) -> int:
         """Forward iteration limit in training (``max_iter``) or evaluation mode (``eval_max_iter``)."""
         return self.max_iter if training or self.eval_max_iter is None else self.eval_max_iter
+
+    def autocast(self, device: torch.device) -> contextlib.AbstractContextManager:
+        """The :func:`torch.autocast` context of ``forward_autocast`` on ``device`` (a no-op when ``None``)."""
+        dtype = AUTOCAST_DTYPES[self.forward_autocast]
+        return contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
 
     def replace(self, **changes: Any) -> SolverConfig:
         """A copy with ``changes`` applied (an unknown field is a ``TypeError`` listing the fields)."""
