@@ -79,6 +79,25 @@ def test_reconstruct_errors_are_one_line(tmp_path, capsys):
     # --max-iter is the equilibrium solver's only: GAP-TV's iterations are its own option
     _fails(capsys, base + mask + ["--max-iter", "10"], r"model 'gap-tv': .*'max_iter'; it takes n_iter, ")
     _fails(capsys, base + mask + ["--weights", str(tmp_path / "broken.pt")], "gap-tv has no learned weights")
+    _fails(capsys, base + mask + ["--fast"], "--fast applies to de-gap, not gap-tv")
+
+
+def test_reconstruct_fast_de_gap_uses_the_fast_settings(tmp_path, capsys, monkeypatch):
+    _write_case(tmp_path)
+    built = {}
+    real = sci_cli.build_model
+
+    def spy(name, weights=None, **options):
+        built["model"] = real(name, weights, **options)
+        return built["model"]
+
+    monkeypatch.setattr(sci_cli, "build_model", spy)
+    argv = ["reconstruct", "sci", "--input", str(tmp_path / "meas.mat"), "--mask", str(tmp_path / "mask.mat")]
+    argv += ["--output", str(tmp_path / "out"), "--method", "de-gap", "--fast", "--max-iter", "7"]
+    assert deq_main(argv) == 0 and "PSNR" in capsys.readouterr().out
+    model = built["model"]
+    config = model.solver_config
+    assert model.warm_start == 30 and (config.forward_autocast, config.tol, config.eval_max_iter) == ("bfloat16", 5e-3, 7)
 
 
 def test_demo_with_weights_that_do_not_load_fails(tmp_path, capsys):

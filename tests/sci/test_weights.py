@@ -76,3 +76,21 @@ def test_architecture_options_with_pretrained_are_an_error_but_solver_overrides_
         create("model", "de-gap", pretrained=True, radius=2)
     model = create("model", "de-gap", pretrained=True, solver={"max_iter": 7, "eval_max_iter": 9})
     assert model.solver_config.max_iter == 7 and model.solver_config.eval_max_iter == 9
+
+
+def test_warm_start_begins_at_gap_tv_and_shortens_the_solve(scene):
+    """``warm_start=n``: the start is n GAP-TV iterations, the reconstruction stays as good as the default start's
+    (the shipped map's equilibrium), and the solve needs fewer applications of the map; an invalid value is refused."""
+    from deq.models.sci.models import GapTV
+
+    video, op, y = scene
+    cold = create("model", "de-gap", pretrained=True)
+    warm = create("model", "de-gap", pretrained=True, warm_start=10)
+    assert warm.warm_start == 10 and cold.warm_start == 0
+    assert torch.equal(warm.initial(y, op), GapTV(n_iter=10).reconstruct(y, op))
+    with torch.no_grad():
+        (x_cold, i_cold), (x_warm, i_warm) = cold(y, op), warm(y, op)
+    assert int(i_warm.nstep) < int(i_cold.nstep)
+    assert float(psnr(x_warm.clamp(0, 1), video)) > float(psnr(x_cold.clamp(0, 1), video)) - 0.3
+    with pytest.raises(ValueError, match="warm_start must be an integer >= 0"):
+        create("model", "de-rnn", pretrained=True, warm_start=-2)

@@ -81,9 +81,15 @@ class DERNN(EquilibriumSCI):
         coeff: spectral-norm bound of every convolution.
         skip: weight of the GAP estimate added to the output.
         solver: solver settings (default :data:`~deq.models.sci.degap.SCI_SOLVER`; a dictionary overrides fields).
+        warm_start: GAP-TV iterations for the start (see :class:`~deq.models.sci.degap.EquilibriumSCI`).
     """
 
     def __init__(
-        self, width: int = 16, coeff: float = 0.5, skip: float = 0.5, solver: SolverConfig | dict[str, Any] | None = None
+        self,
+        width: int = 16,
+        coeff: float = 0.5,
+        skip: float = 0.5,
+        solver: SolverConfig | dict[str, Any] | None = None,
+        warm_start: int = 0,
     ) -> None:
-        super().__init__(RNNMap(BiRNN(width, coeff, skip)), solver)
+        super().__init__(RNNMap(BiRNN(width, coeff, skip)), solver, warm_start)
