@@ -54,7 +54,7 @@ AUTHORS_PNP_FFDNET = {"drop40": 39.91, "runner40": 32.97}
 PUBLISHED_FFDNET = "weights/ffdnet_ipol/net_gray.pth"
 SCENES = ("drop40", "runner40", "1park8")
 #: the row of DE-GAP with the same weights and the fast inference settings FAST_DEGAP
-FAST_LABEL = "de-gap (fast: GAP-TV start 30, bf16 solve, tol 5e-3)"
+FAST_LABEL = "de-gap (fast: GAP-TV start 30, bf16 solve, tol 5e-3, <= 10 iterations)"
 KS = (10, 20, 50, 100, 200, 500)
 
 

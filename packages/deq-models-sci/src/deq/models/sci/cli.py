@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         "--fast",
         action="store_true",
         help="de-gap: the fast inference settings (30 GAP-TV iterations as the start, the map in bfloat16 in the "
-        "solve, tol 5e-3; about 4x faster on a CPU with AVX512-BF16, see docs/sci.md)",
+        "solve, tol 5e-3, at most 10 iterations; about 4x faster on a CPU with AVX512-BF16, see docs/sci.md)",
     )
     parser.add_argument("--scale", type=float, default=None, help="intensity unit of the data (default: automatic)")
     parser.add_argument("--frames", type=int, default=None, help="expected B (frames per snapshot); checked against the mask")
