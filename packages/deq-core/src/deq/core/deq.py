@@ -75,7 +75,7 @@ class DEQ(nn.Module):
         """The forward solve only (no graph): ``z* = f(z*, *inputs)`` from ``z0``."""
         c = self.config
 
-        def f(z: Tensor) -> Tensor:  # under forward_autocast, f in low precision, its output in z's dtype
+        def f(z: Tensor) -> Tensor:  # f's output in z's dtype (under forward_autocast, f itself in low precision)
             with c.autocast(z.device):
                 return self.f(z, *inputs).to(z.dtype)
 
