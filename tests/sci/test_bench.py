@@ -3,6 +3,7 @@ PnP-GAP of the same run."""
 
 from __future__ import annotations
 
+from deq.models.sci import bench
 from deq.models.sci.bench import timing
 
 
@@ -19,3 +20,18 @@ def test_timing_averages_the_two_scenes_and_gives_the_speed_up_over_the_publishe
     assert rows[pnp][:2] == ["44.00", "1.0x"]
     without = timing({s: {"gap-tv": r["gap-tv"]} for s, r in results.items()}, 2)
     assert "not run" in without and "| - |" in without
+
+
+def test_the_fast_preset_is_the_last_setting_of_the_grid_it_was_chosen_from():
+    warm, autocast, tol, iters = bench.FAST_GRID[-1]
+    assert bench.FAST_DEGAP == {"warm_start": warm, "solver": {"forward_autocast": autocast, "tol": tol, "eval_max_iter": iters}}
+
+
+def test_fast_settings_scores_each_setting_on_held_out_clips(shared_data, monkeypatch):
+    images = shared_data("natural/DnCNN_Train400")
+    monkeypatch.setattr(bench, "FAST_GRID", ((0, None, 1e-3, 3), (5, "bfloat16", 5e-3, 3)))
+    table = bench.fast_settings(None, str(images.parents[1]), clips=1, size=32)
+    rows = [[c.strip() for c in line.split("|")[1:-1]] for line in table.splitlines()[2:]]
+    assert [r[:4] for r in rows] == [["x^(0)", "float32", "0.001", "3"], ["GAP-TV 5", "bfloat16", "0.005", "3"]]
+    for r in rows:
+        assert 5 < float(r[4]) < 60 and 1 <= float(r[5]) <= 3 and 5 < float(r[6]) < 60 and 1 <= float(r[7]) <= 3
