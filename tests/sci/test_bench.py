@@ -27,6 +27,12 @@ def test_the_fast_preset_is_the_last_setting_of_the_grid_it_was_chosen_from():
     assert bench.FAST_DEGAP == {"warm_start": warm, "solver": {"forward_autocast": autocast, "tol": tol, "eval_max_iter": iters}}
 
 
+def test_the_fast_row_is_named_from_the_preset():
+    assert bench.FAST_LABEL == "de-gap (fast: GAP-TV start 30, bfloat16 solve, tol 0.005, <= 10 iterations)"
+    other = {"warm_start": 20, "solver": {"tol": 3e-3, "eval_max_iter": 60}}
+    assert bench.fast_label(other) == "de-gap (fast: GAP-TV start 20, float32 solve, tol 0.003, <= 60 iterations)"
+
+
 def test_fast_settings_scores_each_setting_on_held_out_clips(shared_data, monkeypatch):
     images = shared_data("natural/DnCNN_Train400")
     monkeypatch.setattr(bench, "FAST_GRID", ((0, None, 1e-3, 3), (5, "bfloat16", 5e-3, 3)))

@@ -71,8 +71,21 @@ FAST_GRID = (
     (30, "bfloat16", 5e-3, 60),
     (30, "bfloat16", 5e-3, 10),
 )
+
+
+def fast_label(preset: dict[str, Any] = FAST_DEGAP) -> str:
+    """The bench row name of DE-GAP with the same weights and the fast inference settings ``preset``, read
+    from the preset itself (:data:`~deq.models.sci.models.FAST_DEGAP`)."""
+    solver = preset["solver"]
+    precision = solver.get("forward_autocast") or "float32"
+    return (
+        f"de-gap (fast: GAP-TV start {preset['warm_start']}, {precision} solve, tol {solver['tol']:g}, "
+        f"<= {solver['eval_max_iter']} iterations)"
+    )
+
+
 #: the row of DE-GAP with the same weights and the fast inference settings FAST_DEGAP
-FAST_LABEL = "de-gap (fast: GAP-TV start 30, bf16 solve, tol 5e-3, <= 10 iterations)"
+FAST_LABEL = fast_label()
 KS = (10, 20, 50, 100, 200, 500)
 
 
