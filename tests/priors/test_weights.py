@@ -21,9 +21,10 @@ def test_shipped_weights_load_with_provenance():
     model = weights.load_pretrained(SHIPPED)
     assert not model.training
     prov = model.provenance
-    for key in ("script", "command", "data", "steps", "epochs", "seed", "device", "wall_seconds", "metrics"):
+    for key in ("script", "command", "data", "steps", "seed", "device", "wall_seconds", "metrics", "init"):
         assert key in prov, key
-    assert prov["metrics"]["test"]["psnr"]["BSD68"]["25"] > 20 and "DnCNN_Train400" in prov["data"]
+    assert prov["metrics"]["test"]["BSD68"]["25"] > 20 and "DnCNN_Train400" in prov["data"]
+    assert prov["init"]["provenance"]["metrics"]["test"]["psnr"]["BSD68"]["25"] > 20  # the phases it continued are kept
     assert weights.weight_path(SHIPPED).stat().st_size < 5 * 2**20  # a few MB at most
     torch.load(weights.weight_path(SHIPPED), weights_only=True)
 
@@ -43,7 +44,9 @@ def test_missing_and_corrupted_files_name_the_file(tmp_path, monkeypatch):
     src = weights.weight_path(SHIPPED)
     shutil.copy(src.with_suffix(".json"), tmp_path / f"{SHIPPED}.json")
     monkeypatch.setattr(weights, "WEIGHTS_DIR", tmp_path)
-    with pytest.raises(WeightsError, match=rf"{SHIPPED}\.pt' does not exist.*Retrain it with: python -m deq.priors.train"):
+    with pytest.raises(
+        WeightsError, match=rf"{SHIPPED}\.pt' does not exist.*continues earlier training.*{SHIPPED}\.json.*docs/priors.md"
+    ):
         weights.load_pretrained(SHIPPED)
     (tmp_path / f"{SHIPPED}.pt").write_bytes(src.read_bytes()[:1000])
     with pytest.raises(WeightsError, match=rf"{SHIPPED}\.pt' could not be read.*corrupted"):

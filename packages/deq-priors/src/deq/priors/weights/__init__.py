@@ -30,8 +30,13 @@ def weight_path(name: str) -> Path:
 
 def _how_to_obtain(name: str) -> str:
     meta = WEIGHTS_DIR / f"{name}.json"
-    command = json.loads(meta.read_text())["provenance"].get("command", "") if meta.is_file() else ""
-    hint = f"Retrain it with: {command}" if command else "See docs/priors.md for the training commands."
+    provenance = json.loads(meta.read_text())["provenance"] if meta.is_file() else {}
+    if "init" in provenance:
+        hint = f"It continues earlier training (`init` in {meta.name}): docs/priors.md gives every phase's command."
+    elif provenance.get("command"):
+        hint = f"Retrain it with: {provenance['command']}"
+    else:
+        hint = "See docs/priors.md for the training commands."
     return f"{hint} (reinstalling deq-priors restores the shipped file)."
 
 
