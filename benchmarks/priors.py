@@ -154,14 +154,15 @@ def weights_table() -> str:
 
 
 def weights_provenance() -> str:
-    """Per shipped weight file: model, size, every training phase (oldest first: each ``--init`` phase keeps
-    the weights file it started from under ``init``, with its provenance) with its steps, time and command; the gaps to DnCNN-S and
-    BM3D on BSD68."""
+    """Per shipped weight file: model, size, every training phase (oldest first: each ``--init`` phase keeps the
+    weights file it started from under ``init``, with its provenance) with its steps, time and command; the gaps
+    to DnCNN-S and BM3D on BSD68."""
     lines = []
     for name in available():
         file = _provenance(name)
         meta, metrics = file["provenance"], file["provenance"]["metrics"]
         params = sum(p.numel() for p in load_pretrained(name).parameters())
+        validation = {k: round(v, 2) for k, v in metrics["validation"].items()}
         chain, p = [], meta
         while p:
             chain.append(p)
@@ -169,7 +170,7 @@ def weights_provenance() -> str:
         lines.append(
             f"- `{name}`: {file['name']} {json.dumps(file['config'])}, {params:,} parameters; "
             f"{sum(p['steps'] for p in chain):,} steps in {sum(p['wall_seconds'] for p in chain) / 60:.1f} min of training "
-            f"in all; final validation {json.dumps({k: round(v, 2) for k, v in metrics['validation'].items()})} dB; data: {meta['data']}. Phases, oldest first:"
+            f"in all; final validation {json.dumps(validation)} dB; data: {meta['data']}. Phases, oldest first:"
         )
         for p in chain[::-1]:
             lines.append(f"  - {p['steps']:,} steps, {p['wall_seconds'] / 60:.1f} min on {p['device']}: `{p['command']}`")
