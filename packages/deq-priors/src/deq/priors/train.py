@@ -8,8 +8,8 @@ in the weights' provenance. Everything else — DDP (``torchrun``), atomic check
 wall-clock budget, progress, bf16 on CUDA, provenance — is deq-core's harness (:mod:`deq.core.training`).
 Example (the shipped ``ffdnet-gray`` architecture, see docs/priors.md)::
 
-    deq train priors --prior ffdnet --opt depth=10 --opt width=48 --sigma-range 0 50 --patch 40 --batch 32 \\
-        --steps 3000 --cosine --out runs/ffdnet --minutes 55 --threads 1
+    deq train priors --prior ffdnet --opt depth=10 --opt width=48 --sigma-range 0 50 --patch 64 --batch 32 \\
+        --steps 18000 --cosine --out runs/ffdnet --threads 2
 """
 
 from __future__ import annotations
