@@ -194,8 +194,8 @@ class BM3D(torch.nn.Module):
 
 
 def reference_table(data_dir: str | None, sets: tuple[str, ...], sigmas: tuple[int, ...], bm3d_sets: tuple[str, ...]) -> str:
-    """PSNR on the grayscale test ``sets`` (colour sets as luminance) of BM3D (on ``bm3d_sets`` only: about 4 s
-    per image and level on one core), the published IPOL FFDNet and KAIR DnCNN-S (imported by deq, read from the
+    """PSNR on the grayscale test ``sets`` (colour sets as luminance) of BM3D (on ``bm3d_sets`` only: about 10 s
+    per image and level on this 2-core machine), the published IPOL FFDNet and KAIR DnCNN-S (imported by deq, read from the
     data folder, never shipped) and deq's shipped ffdnet-gray, all on the same noisy images (AWGN, seed 1234, the
     protocol of the shipped weights' test PSNR), beside the published figures."""
     from deq.core.data import find_data
@@ -288,8 +288,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"Command: `{cmd} --part reference` (BM3D from the `bm3d` package; the published FFDNet and DnCNN-S read "
                 "from the data folder through `deq.priors.import_checkpoint`, never shipped). PSNR (dB), AWGN drawn with "
                 "seed 1234 in image order (the shipped weights' test protocol), outputs clipped to [0, 1]. CBSD68 (luminance) "
-                "is the colour originals of BSD68 converted to luma (ITU-R 601, Pillow's 'L'); BM3D, about 4 s per image and "
-                "level on one core, is measured on BSD68 and Set12 only:",
+                "is the colour originals of BSD68 converted to luma (ITU-R 601, Pillow's 'L'); BM3D, about 10 s per image and "
+                "level on this 2-core machine, is measured on BSD68 and Set12 only:",
                 reference_table(args.data_dir, ("BSD68", "CBSD68", "Set12"), (15, 25, 50), bm3d_sets=("BSD68", "Set12")),
             ]
         )
