@@ -30,7 +30,7 @@ from deq.core.bench import command_line, markdown_table, peak_memory, results_fi
 from deq.core.data import find_data
 from deq.core.metrics import psnr, ssim
 from deq.models.sci.cli import build_methods, build_model
-from deq.models.sci.models import FAST_DEGAP
+from deq.models.sci.models import FAST_DEGAP, describe_fast_settings
 
 #: the methods measured (registry names) and the Zhao et al. Table 1 row each is compared with
 METHODS = {"gap-tv": "GAP-TV", "pnp-gap": "PnP-FFDnet", "de-gap": "DE-GAP-CNN", "de-rnn": None}
@@ -74,14 +74,8 @@ FAST_GRID = (
 
 
 def fast_label(preset: dict[str, Any] = FAST_DEGAP) -> str:
-    """The bench row name of DE-GAP with the same weights and the fast inference settings ``preset``, read
-    from the preset itself (:data:`~deq.models.sci.models.FAST_DEGAP`)."""
-    solver = preset["solver"]
-    precision = solver.get("forward_autocast") or "float32"
-    return (
-        f"de-gap (fast: GAP-TV start {preset['warm_start']}, {precision} solve, tol {solver['tol']:g}, "
-        f"<= {solver['eval_max_iter']} iterations)"
-    )
+    """The bench row name of DE-GAP with the same weights and the inference settings ``preset``."""
+    return f"de-gap (fast: {describe_fast_settings(preset)})"
 
 
 #: the row of DE-GAP with the same weights and the fast inference settings FAST_DEGAP

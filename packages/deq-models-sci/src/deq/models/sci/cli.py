@@ -23,7 +23,7 @@ import torch
 from deq.core.cli import parse_options
 from deq.core.errors import WeightsError
 from deq.core.registry import components, create, get
-from deq.models.sci.models import FAST_DEGAP
+from deq.models.sci.models import FAST_DEGAP, describe_fast_settings
 
 #: the distribution whose registered models are the SCI methods
 DISTRIBUTION = "deq-models-sci"
@@ -114,13 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         help="option of the method, repeatable (`deq info METHOD` lists them), e.g. n_iter=40 (gap-tv's GAP "
         "iterations), iters=10 (pnp-gap's iterations per noise level)",
     )
-    fast = FAST_DEGAP["solver"]
     parser.add_argument(
         "--fast",
         action="store_true",
-        help=f"de-gap: the fast inference settings FAST_DEGAP ({FAST_DEGAP['warm_start']} GAP-TV iterations as the "
-        f"start, the map in {fast['forward_autocast']} in the solve, tol {fast['tol']:g}, at most {fast['eval_max_iter']} "
-        "iterations; about 4x faster on a CPU with AVX512-BF16, see docs/sci.md)",
+        help=f"de-gap: the fast inference settings FAST_DEGAP ({describe_fast_settings()}; about 4x faster on a CPU "
+        "with AVX512-BF16, see docs/sci.md)",
     )
     parser.add_argument("--scale", type=float, default=None, help="intensity unit of the data (default: automatic)")
     parser.add_argument("--frames", type=int, default=None, help="expected B (frames per snapshot); checked against the mask")

@@ -32,6 +32,16 @@ FAST_DEGAP: dict[str, Any] = {
 }
 
 
+def describe_fast_settings(preset: dict[str, Any] = FAST_DEGAP) -> str:
+    """A short description of DE-GAP inference settings ``preset`` (``warm_start`` and ``solver`` as in
+    :data:`FAST_DEGAP`), read from the preset itself: the bench's row name and the CLI's ``--fast`` help."""
+    solver = preset["solver"]
+    precision = solver.get("forward_autocast") or "float32"
+    return (
+        f"GAP-TV start {preset['warm_start']}, {precision} solve, tol {solver['tol']:g}, <= {solver['eval_max_iter']} iterations"
+    )
+
+
 class MissingWeightsError(WeightsError):
     """Shipped weights a model needs are not installed; the message names them and the remedy."""
 
