@@ -41,3 +41,31 @@ def test_fast_settings_scores_each_setting_on_held_out_clips(shared_data, monkey
     assert [r[:4] for r in rows] == [["x^(0)", "float32", "0.001", "3"], ["GAP-TV 5", "bfloat16", "0.005", "3"]]
     for r in rows:
         assert 5 < float(r[4]) < 60 and 1 <= float(r[5]) <= 3 and 5 < float(r[6]) < 60 and 1 <= float(r[7]) <= 3
+
+
+def test_heldout_scores_every_method_on_held_out_clips_of_both_compression_ratios(shared_data):
+    from deq.models.sci.models import GapTV
+
+    images = shared_data("natural/DnCNN_Train400")
+    table = bench.heldout({"gap-tv 1": GapTV(n_iter=1), "gap-tv 20": GapTV(n_iter=20)}, str(images.parents[1]), clips=2, size=32)
+    rows = {line.split("|")[1].strip(): [float(c) for c in line.split("|")[2:-1]] for line in table.splitlines()[2:]}
+    assert set(rows) == {"gap-tv 1", "gap-tv 20"}
+    for psnr8, ssim8, _, psnr14, ssim14, _ in rows.values():
+        assert 5 < psnr8 < 60 and 5 < psnr14 < 60 and 0 < ssim8 <= 1 and 0 < ssim14 <= 1
+    assert rows["gap-tv 20"][0] > rows["gap-tv 1"][0]  # more GAP-TV iterations reconstruct better
+
+
+def test_extra_degap_rows_are_named_by_their_denoiser_and_compared_with_the_matching_paper_row():
+    from deq.core.registry import create
+
+    ffdnet = create(
+        "model", "de-gap", denoiser="ffdnet", denoiser_options={"depth": 3, "width": 8}, radius=0, denoiser_sigma=10 / 255
+    )
+    label = bench.degap_label(ffdnet, "/runs/x/weights.pt")
+    assert label == "de-gap (FFDNet, radius 0, sigma 10/255: weights.pt)"
+    assert bench.paper_row(label) == "DE-GAP-FFDnet"
+    cnn = create("model", "de-gap")
+    assert (
+        bench.degap_label(cnn, "w.pt").startswith("de-gap (") and bench.paper_row(bench.degap_label(cnn, "w.pt")) == "DE-GAP-CNN"
+    )
+    assert bench.paper_row("gap-tv") == "GAP-TV" and bench.paper_row(bench.FAST_LABEL) == "DE-GAP-CNN"

@@ -13,6 +13,9 @@ with the stability plot beside it.
 5. Theorem 2 check: the local Lipschitz constant of the trained map at the fixed point.
 6. DE-GAP's inference settings (start, precision, tolerance) on held-out synthetic clips, the table ``FAST_DEGAP``
    was chosen from (section ``sci-fast``).
+7. Every method of 1 on held-out synthetic clips at B = 8 and 14 (section ``sci-heldout``): whether what wins on the
+   scenes generalises. ``--extra-degap FILE`` adds DE-GAP rows for other weight files (e.g. DE-GAP-FFDnet runs) to
+   1, 3, 5, 7 and the real capture.
 """
 
 from __future__ import annotations
@@ -83,9 +86,29 @@ FAST_LABEL = fast_label()
 KS = (10, 20, 50, 100, 200, 500)
 
 
+def paper_row(name: str) -> str | None:
+    """The Zhao et al. Table 1 row a bench row ``name`` is compared with: by its registry name (:data:`METHODS`),
+    DE-GAP-FFDnet for a DE-GAP row whose denoiser is an FFDNet (:func:`degap_label`)."""
+    if name.startswith("de-gap (FFDNet"):
+        return "DE-GAP-FFDnet"
+    return METHODS.get(name.split(" ")[0])
+
+
+def degap_label(model: Any, path: str) -> str:
+    """The bench row name of a DE-GAP loaded from ``path``: its denoiser's class, temporal radius and fixed noise
+    level (a noise-conditioned denoiser), and the file's name."""
+    window = model.denoiser
+    net = getattr(window, "denoiser", window)
+    parts = [type(net).__name__, f"radius {getattr(window, 'radius', '-')}"]
+    sigma = getattr(window, "sigma", None)
+    if sigma is not None:
+        parts.append(f"sigma {255 * float(sigma):g}/255")
+    return f"de-gap ({', '.join(parts)}: {Path(path).name})"
+
+
 def scene_table(methods: dict[str, Any], data_dir: str | None, groups: int | None) -> tuple[str, dict[str, dict[str, Any]]]:
-    """Section 1: per-scene PSNR/SSIM (mean over the scene's snapshots) and the paper's values; also returns
-    ``results[scene][method] = {"psnr": mean, "first": PSNR of snapshot 1, "seconds": s per snapshot}``."""
+    """Section 1: per-scene PSNR/SSIM (mean over the scene's snapshots) and the paper's values (:func:`paper_row`);
+    also returns ``results[scene][method] = {"psnr": mean, "first": PSNR of snapshot 1, "seconds": s per snapshot}``."""
     from deq.models.sci.io import load_cacti_mat
     from deq.operators.sci import CACTI
 
@@ -104,7 +127,7 @@ def scene_table(methods: dict[str, Any], data_dir: str | None, groups: int | Non
             per = psnr(rec, x)
             p, s = float(per.mean()), float(ssim(rec, x).mean())
             results.setdefault(scene, {})[name] = {"psnr": p, "first": float(per[0]), "seconds": seconds}
-            ref = METHODS.get(name.split(" ")[0])
+            ref = paper_row(name)
             pp = PAPER.get(scene, {}).get(ref, (None, None))[0] if ref else None
             rows.append(
                 (
@@ -261,39 +284,71 @@ def timing(results: dict[str, dict[str, Any]], threads: int) -> str:
     return markdown_table(header, rows)
 
 
-def fast_settings(weights: str | None, data_dir: str | None, clips: int = 8, size: int = 128) -> str:
-    """Section 'sci-fast': the shipped (or ``weights``) DE-GAP under each setting of :data:`FAST_GRID` on ``clips``
-    held-out synthetic clips ``[1, B, size, size]`` per B = 8 and 14 (moving crops of the last 40 Train400 images,
-    which training holds out; binary and shifting masks; seed 10000, as training's validation), never on the
-    benchmark scenes: mean PSNR and applications of the map. :data:`FAST_DEGAP` was chosen from this table."""
+def heldout_clips(data_dir: str | None, clips: int = 8, size: int = 128) -> dict[int, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """``clips`` synthetic ``(video [1, B, size, size], mask [B, size, size])`` pairs per B = 8 and 14: moving crops of
+    the last 40 Train400 images, which training holds out, with binary and shifting masks and seed 10000 (training's
+    validation draws), never the benchmark scenes."""
     from deq.models.sci.synthetic import SyntheticVideoDataset, load_image_folder
     from deq.models.sci.train import TRAIN_IMAGES
-    from deq.operators.sci import CACTI
 
     images = load_image_folder(find_data(TRAIN_IMAGES, data_dir))[-40:]
-    data = {
-        b: SyntheticVideoDataset(images, length=clips, seed=10_000, size=size, frames=b, masks=("binary", "shifting"))
+    return {
+        b: [
+            SyntheticVideoDataset(images, length=clips, seed=10_000, size=size, frames=b, masks=("binary", "shifting"))[i]
+            for i in range(clips)
+        ]
         for b in (8, 14)
     }
+
+
+def fast_settings(weights: str | None, data_dir: str | None, clips: int = 8, size: int = 128) -> str:
+    """Section 'sci-fast': the shipped (or ``weights``) DE-GAP under each setting of :data:`FAST_GRID` on the
+    :func:`heldout_clips`: mean PSNR and applications of the map. :data:`FAST_DEGAP` was chosen from this table."""
+    from deq.operators.sci import CACTI
+
+    data = heldout_clips(data_dir, clips, size)
     rows = []
     for warm, autocast, tol, iters in FAST_GRID:
         solver = {"forward_autocast": autocast, "tol": tol, "eval_max_iter": iters, "warn_unconverged": False}
         model = build_model("de-gap", weights, warm_start=warm, solver=solver)
         row = [f"GAP-TV {warm}" if warm else "x^(0)", autocast or "float32", f"{tol:g}", iters]
-        for ds in data.values():
+        for pairs in data.values():
             scores, counts = [], []
-            for i in range(clips):
-                video, mask = ds[i]
+            for video, mask in pairs:
                 op = CACTI(mask)
                 y = op(video[None])
                 with torch.no_grad():
                     x, info = model(y, op)
                 scores.append(float(psnr(x.clamp(0, 1), video[None])))
                 counts.append(float(info.nstep.float().mean()))
-            row += [f"{sum(scores) / clips:.2f}", f"{sum(counts) / clips:.1f}"]
+            row += [f"{sum(scores) / len(pairs):.2f}", f"{sum(counts) / len(pairs):.1f}"]
         rows.append(row)
         print(f"  {row}", flush=True)
     header = ["start", "map", "tol", "max its", "B = 8 PSNR (dB)", "its", "B = 14 PSNR (dB)", "its"]
+    return markdown_table(header, rows)
+
+
+def heldout(methods: dict[str, Any], data_dir: str | None, clips: int = 8, size: int = 128) -> str:
+    """Section 'sci-heldout': every method, as in the scene table (shipped settings), on the :func:`heldout_clips`:
+    mean PSNR / SSIM per B and seconds per clip. The generalisation check beside the three benchmark scenes."""
+    from deq.operators.sci import CACTI
+
+    data = heldout_clips(data_dir, clips, size)
+    rows = []
+    for name, model in methods.items():
+        row: list[Any] = [name]
+        for pairs in data.values():
+            scores, sims, t0 = [], [], time.perf_counter()
+            for video, mask in pairs:
+                op = CACTI(mask)
+                x = model.reconstruct(op(video[None]), op).clamp(0, 1)
+                scores.append(float(psnr(x, video[None])))
+                sims.append(float(ssim(x, video[None])))
+            seconds = (time.perf_counter() - t0) / len(pairs)
+            row += [f"{sum(scores) / len(pairs):.2f}", f"{sum(sims) / len(pairs):.4f}", f"{seconds:.2f}"]
+        rows.append(row)
+        print(f"  {row}", flush=True)
+    header = ["method", "B = 8 PSNR (dB)", "SSIM", "s / clip", "B = 14 PSNR (dB)", "SSIM", "s / clip"]
     return markdown_table(header, rows)
 
 
@@ -406,6 +461,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", default=None, help="DE-GAP weights (default: shipped)")
     parser.add_argument("--rnn-weights", default=None, help="DE-RNN weights (default: shipped)")
     parser.add_argument(
+        "--extra-degap",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="another DE-GAP weight file measured as an extra row (repeatable), named by its denoiser and file; a DE-GAP "
+        "with an FFDNet denoiser is compared with the paper's DE-GAP-FFDnet",
+    )
+    parser.add_argument(
         "--denoiser-weights",
         default=None,
         help="denoiser of the extra PnP-GAP / PnP-ADMM rows: a deq prior weight file or a published FFDNet/DnCNN "
@@ -425,10 +488,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument(
         "--parts",
-        default="scenes,real,fast",
+        default="scenes,real,fast,heldout",
         help="comma-separated: scenes (section 'sci': per-scene table, mask mismatch, stability, Theorem 2, memory, "
-        "time), real (section 'sci-real': the real B = 14 capture) and fast (section 'sci-fast': DE-GAP's inference "
-        "settings on held-out clips, where FAST_DEGAP was chosen); default all",
+        "time), real (section 'sci-real': the real B = 14 capture), fast (section 'sci-fast': DE-GAP's inference "
+        "settings on held-out clips, where FAST_DEGAP was chosen) and heldout (section 'sci-heldout': every method on "
+        "held-out synthetic clips); default all",
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
@@ -438,13 +502,18 @@ def main(argv: list[str] | None = None) -> int:
     methods, notes = build_methods(METHODS, {"de-gap": args.weights, "de-rnn": args.rnn_weights}, {})
     if "de-gap" in methods:
         methods[FAST_LABEL] = build_model("de-gap", args.weights, **FAST_DEGAP)
+    extra = {}
+    for path in args.extra_degap:
+        model = build_model("de-gap", path)
+        extra[degap_label(model, path)] = model
+    methods.update(extra)
     methods.update(_imported_pnp(args.denoiser_weights, args.data_dir, notes))
     for note in notes:
         print("NOTE:", note)
     parts_wanted = {p.strip() for p in args.parts.split(",") if p.strip()}
-    unknown = parts_wanted - {"scenes", "real", "fast"}
+    unknown = parts_wanted - {"scenes", "real", "fast", "heldout"}
     if unknown:
-        parser.error(f"--parts: unknown {sorted(unknown)}; choose from scenes, real, fast")
+        parser.error(f"--parts: unknown {sorted(unknown)}; choose from scenes, real, fast, heldout")
     header = (
         f"Produced by `{command_line('deq bench sci', argv)}` on {platform.machine()} CPU, "
         f"{torch.get_num_threads()} thread(s), torch {torch.__version__}, shared with other jobs (times are indicative)."
@@ -485,6 +554,22 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
         if not args.no_write:
             print(f"wrote section 'sci-fast' of {write_section('sci-fast', text, out)}")
+    if "heldout" in parts_wanted:
+        print("every method on held-out clips", flush=True)
+        text = "\n\n".join(
+            [
+                "## Video SCI: every method on held-out synthetic clips (deq-models-sci)",
+                header,
+                "The methods of the scene table, with the same settings, on 8 synthetic 128x128 clips per B from the 40 "
+                "Train400 images training holds out (moving crops, binary and shifting masks, the draws of training's "
+                "validation): the check beside the three benchmark scenes that a learned model generalises. Mean over "
+                "the clips.",
+                heldout(methods, args.data_dir),
+            ]
+        )
+        print(text)
+        if not args.no_write:
+            print(f"wrote section 'sci-heldout' of {write_section('sci-heldout', text, out)}")
     if "scenes" not in parts_wanted:
         return 0
     print("1. per-scene PSNR/SSIM", flush=True)
@@ -515,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
             f"![stability]({plot.name})",
         ]
         print("5. lipschitz", flush=True)
-        eq = {k: methods[k] for k in ("de-gap", "de-rnn") if k in methods}
+        eq = {k: methods[k] for k in ("de-gap", "de-rnn", *extra) if k in methods}
         parts += ["### Convergence check (Theorem 2)", lipschitz(eq, args.data_dir)]
         print("4. memory", flush=True)
         parts += ["### Peak training memory: DE-GAP vs unrolled", training_memory(degap)]
