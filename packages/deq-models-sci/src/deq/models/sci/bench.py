@@ -518,10 +518,19 @@ def main(argv: list[str] | None = None) -> int:
         f"Produced by `{command_line('deq bench sci', argv)}` on {platform.machine()} CPU, "
         f"{torch.get_num_threads()} thread(s), torch {torch.__version__}, shared with other jobs (times are indicative)."
     )
+
+    def publish(section: str, parts: list[str]) -> None:
+        """Print the section's markdown and, unless --no-write, write it as section ``section`` of ``out``."""
+        text = "\n\n".join(parts)
+        print(text)
+        if not args.no_write:
+            print(f"wrote section '{section}' of {write_section(section, text, out)}")
+
     if "real" in parts_wanted:
         print("real data (B = 14)", flush=True)
         real_plot = out.with_name("sci_real_4fan14.png")
-        text = "\n\n".join(
+        publish(
+            "sci-real",
             [
                 "## Video SCI: real captured data (deq-models-sci)",
                 header,
@@ -533,14 +542,12 @@ def main(argv: list[str] | None = None) -> int:
                 "moving blades into a static band has a small spread).",
                 real_data(methods, args.data_dir, real_plot),
                 f"![real data]({real_plot.name})",
-            ]
+            ],
         )
-        print(text)
-        if not args.no_write:
-            print(f"wrote section 'sci-real' of {write_section('sci-real', text, out)}")
     if "fast" in parts_wanted:
         print("DE-GAP inference settings on held-out clips", flush=True)
-        text = "\n\n".join(
+        publish(
+            "sci-fast",
             [
                 "## Video SCI: DE-GAP's inference settings on held-out clips (deq-models-sci)",
                 header,
@@ -549,14 +556,12 @@ def main(argv: list[str] | None = None) -> int:
                 "128x128 clips per B from the 40 Train400 images training holds out, binary and shifting masks. "
                 'Never the benchmark scenes. `FAST_DEGAP` is the last row (docs/sci.md, "Fast inference").',
                 fast_settings(args.weights, args.data_dir),
-            ]
+            ],
         )
-        print(text)
-        if not args.no_write:
-            print(f"wrote section 'sci-fast' of {write_section('sci-fast', text, out)}")
     if "heldout" in parts_wanted:
         print("every method on held-out clips", flush=True)
-        text = "\n\n".join(
+        publish(
+            "sci-heldout",
             [
                 "## Video SCI: every method on held-out synthetic clips (deq-models-sci)",
                 header,
@@ -565,11 +570,8 @@ def main(argv: list[str] | None = None) -> int:
                 "validation): the check beside the three benchmark scenes that a learned model generalises. Mean over "
                 "the clips.",
                 heldout(methods, args.data_dir),
-            ]
+            ],
         )
-        print(text)
-        if not args.no_write:
-            print(f"wrote section 'sci-heldout' of {write_section('sci-heldout', text, out)}")
     if "scenes" not in parts_wanted:
         return 0
     print("1. per-scene PSNR/SSIM", flush=True)
@@ -605,8 +607,5 @@ def main(argv: list[str] | None = None) -> int:
         print("4. memory", flush=True)
         parts += ["### Peak training memory: DE-GAP vs unrolled", training_memory(degap)]
     parts += ["### Time per measurement (Table 2)", timing(results, args.threads)]
-    text = "\n\n".join(parts)
-    print(text)
-    if not args.no_write:
-        print(f"wrote section 'sci' of {write_section('sci', text, out)}")
+    publish("sci", parts)
     return 0
