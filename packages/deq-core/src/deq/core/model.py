@@ -142,12 +142,13 @@ class EquilibriumModel(nn.Module):
         return iterates if return_all else x
 
     def lipschitz_at(
-        self, x: Tensor, y: Tensor, operator: LinearOperator, n_iter: int = 30, eps: float = 0.01
+        self, x: Tensor, y: Tensor, operator: LinearOperator, n_iter: int = 300, eps: float = 0.01, tol: float = 0.0
     ) -> dict[str, Tensor]:
         """Convergence check of Zhao et al. Theorem 2 at ``x`` (normally the fixed point): the local Lipschitz
-        constant ``L = ||J_f(x)||_2`` per sample ``[B]`` by power iteration, and ``eta = (1 + eps) L``, an upper
-        bound on ``(1 + eps) max_i |1 - lambda_i|`` over the eigenvalues ``lambda_i`` of ``I - J_f``.
-        Anderson / fixed-point iterations are guaranteed to converge locally when ``eta < 1``."""
+        constant ``L = ||J_f(x)||_2`` per sample ``[B]`` by ``n_iter`` power steps (a lower bound that rises to
+        ``L``; see :func:`~deq.core.jacobian.jacobian_spectral_norm`), and ``eta = (1 + eps) L``, an upper bound on
+        ``(1 + eps) max_i |1 - lambda_i|`` over the eigenvalues ``lambda_i`` of ``I - J_f``. Anderson /
+        fixed-point iterations are guaranteed to converge locally when ``eta < 1``."""
         with eval_mode(self), solve_scope(self.map):
-            lip = jacobian_spectral_norm(self.map, x.detach(), *self.map_inputs(y, operator), n_iter=n_iter)
+            lip = jacobian_spectral_norm(self.map, x.detach(), *self.map_inputs(y, operator), n_iter=n_iter, tol=tol)
         return {"lipschitz": lip, "eta": (1 + eps) * lip}
