@@ -1,5 +1,5 @@
 """The weights shipped in deq-models-sci: they load with ``weights_only=True`` through the registry, carry their
-provenance, beat the initial estimate where they claim to, and DE-RNN's is contractive (Theorem 1-2)."""
+provenance, and beat the initial estimate."""
 
 from __future__ import annotations
 
@@ -51,13 +51,17 @@ def test_shipped_degap_beats_its_initial_estimate(scene):
     assert float(psnr(x.clamp(0, 1), video)) > float(psnr(initial_estimate(op, y).clamp(0, 1), video)) + 2.0
 
 
-def test_shipped_dernn_is_contractive_at_its_fixed_point(scene):
+def test_shipped_dernn_converges_and_beats_its_initial_estimate(scene):
+    """The shipped DE-RNN (``coeff`` 1.0: no contraction by construction) reaches its fixed point within the
+    solver's limit and reconstructs better than its start; its Lipschitz constant there is measured by the
+    bench (about 1.00), not claimed below one."""
     video, op, y = scene
     model = create("model", "de-rnn", pretrained=True)
     assert isinstance(model, DERNN)
-    x, info = model(y, op)
+    with torch.no_grad():
+        x, info = model(y, op)
     assert bool(info.converged.all())
-    assert float(model.lipschitz_at(x, y, op)["eta"]) < 1.0
+    assert float(psnr(x.clamp(0, 1), video)) > float(psnr(initial_estimate(op, y).clamp(0, 1), video)) + 2.0
 
 
 @pytest.mark.parametrize("name", ["de-gap", "de-rnn"])

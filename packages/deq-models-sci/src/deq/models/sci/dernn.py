@@ -78,7 +78,11 @@ class DERNN(EquilibriumSCI):
 
     Args:
         width: feature channels of the recurrent cells.
-        coeff: spectral-norm bound of every convolution.
+        coeff: spectral-norm bound ``c`` of every convolution. The map's Lipschitz constant is then at most
+            ``c * (c / (1 - c))**2 + skip`` for ``c < 1`` (GAP's step is nonexpansive, each RNN pass sums a
+            geometric series over the frames): 1 at the defaults, nonexpansive by construction (Theorem 1). The
+            shipped weights use 1.0, which bounds nothing; their contraction at the fixed point is measured
+            (``lipschitz_at``), not guaranteed.
         skip: weight of the GAP estimate added to the output.
         solver: solver settings (default :data:`~deq.models.sci.degap.SCI_SOLVER`; a dictionary overrides fields).
         warm_start: GAP-TV iterations for the start (see :class:`~deq.models.sci.degap.EquilibriumSCI`).
