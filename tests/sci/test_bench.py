@@ -36,7 +36,7 @@ def test_the_fast_row_is_named_from_the_preset():
 def test_fast_settings_scores_each_setting_on_held_out_clips(shared_data, monkeypatch):
     images = shared_data("natural/DnCNN_Train400")
     monkeypatch.setattr(bench, "FAST_GRID", ((0, None, 1e-3, 3), (5, "bfloat16", 5e-3, 3)))
-    table = bench.fast_settings(None, str(images.parents[1]), clips=1, size=32)
+    table = bench.fast_settings(None, bench.heldout_clips(str(images.parents[1]), clips=1, size=32))
     rows = [[c.strip() for c in line.split("|")[1:-1]] for line in table.splitlines()[2:]]
     assert [r[:4] for r in rows] == [["x^(0)", "float32", "0.001", "3"], ["GAP-TV 5", "bfloat16", "0.005", "3"]]
     for r in rows:
@@ -47,7 +47,8 @@ def test_heldout_scores_every_method_on_held_out_clips_of_both_compression_ratio
     from deq.models.sci.models import GapTV
 
     images = shared_data("natural/DnCNN_Train400")
-    table = bench.heldout({"gap-tv 1": GapTV(n_iter=1), "gap-tv 20": GapTV(n_iter=20)}, str(images.parents[1]), clips=2, size=32)
+    clips = bench.heldout_clips(str(images.parents[1]), clips=2, size=32)
+    table = bench.heldout({"gap-tv 1": GapTV(n_iter=1), "gap-tv 20": GapTV(n_iter=20)}, clips)
     rows = {line.split("|")[1].strip(): [float(c) for c in line.split("|")[2:-1]] for line in table.splitlines()[2:]}
     assert set(rows) == {"gap-tv 1", "gap-tv 20"}
     for psnr8, ssim8, _, psnr14, ssim14, _ in rows.values():

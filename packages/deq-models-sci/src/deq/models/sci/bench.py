@@ -284,7 +284,11 @@ def timing(results: dict[str, dict[str, Any]], threads: int) -> str:
     return markdown_table(header, rows)
 
 
-def heldout_clips(data_dir: str | None, clips: int = 8, size: int = 128) -> dict[int, list[tuple[torch.Tensor, torch.Tensor]]]:
+#: held-out clips per compression ratio B: ``{B: [(video [1, B, H, W], mask [B, H, W]), ...]}``
+Clips = dict[int, list[tuple[torch.Tensor, torch.Tensor]]]
+
+
+def heldout_clips(data_dir: str | None, clips: int = 8, size: int = 128) -> Clips:
     """``clips`` synthetic ``(video [1, B, size, size], mask [B, size, size])`` pairs per B = 8 and 14: moving crops of
     the last 40 Train400 images, which training holds out, with binary and shifting masks and seed 10000 (training's
     validation draws), never the benchmark scenes."""
@@ -292,21 +296,19 @@ def heldout_clips(data_dir: str | None, clips: int = 8, size: int = 128) -> dict
     from deq.models.sci.train import TRAIN_IMAGES
 
     images = load_image_folder(find_data(TRAIN_IMAGES, data_dir))[-40:]
-    return {
-        b: [
-            SyntheticVideoDataset(images, length=clips, seed=10_000, size=size, frames=b, masks=("binary", "shifting"))[i]
-            for i in range(clips)
-        ]
-        for b in (8, 14)
-    }
+    out: Clips = {}
+    for b in (8, 14):
+        ds = SyntheticVideoDataset(images, length=clips, seed=10_000, size=size, frames=b, masks=("binary", "shifting"))
+        out[b] = [ds[i] for i in range(clips)]
+    return out
 
 
-def fast_settings(weights: str | None, data_dir: str | None, clips: int = 8, size: int = 128) -> str:
+def fast_settings(weights: str | None, data: Clips) -> str:
     """Section 'sci-fast': the shipped (or ``weights``) DE-GAP under each setting of :data:`FAST_GRID` on the
-    :func:`heldout_clips`: mean PSNR and applications of the map. :data:`FAST_DEGAP` was chosen from this table."""
+    held-out clips ``data`` (:func:`heldout_clips`): mean PSNR and applications of the map. :data:`FAST_DEGAP` was
+    chosen from this table."""
     from deq.operators.sci import CACTI
 
-    data = heldout_clips(data_dir, clips, size)
     rows = []
     for warm, autocast, tol, iters in FAST_GRID:
         solver = {"forward_autocast": autocast, "tol": tol, "eval_max_iter": iters, "warn_unconverged": False}
@@ -328,12 +330,12 @@ def fast_settings(weights: str | None, data_dir: str | None, clips: int = 8, siz
     return markdown_table(header, rows)
 
 
-def heldout(methods: dict[str, Any], data_dir: str | None, clips: int = 8, size: int = 128) -> str:
-    """Section 'sci-heldout': every method, as in the scene table (shipped settings), on the :func:`heldout_clips`:
-    mean PSNR / SSIM per B and seconds per clip. The generalisation check beside the three benchmark scenes."""
+def heldout(methods: dict[str, Any], data: Clips) -> str:
+    """Section 'sci-heldout': every method, as in the scene table (shipped settings), on the held-out clips ``data``
+    (:func:`heldout_clips`): mean PSNR / SSIM per B and seconds per clip. The generalisation check beside the three
+    benchmark scenes."""
     from deq.operators.sci import CACTI
 
-    data = heldout_clips(data_dir, clips, size)
     rows = []
     for name, model in methods.items():
         row: list[Any] = [name]
@@ -385,17 +387,21 @@ def training_memory(model: Any, size: int = 128) -> str:
     return markdown_table([f"one training step, 1 clip 8x{size}x{size} (CPU)", "peak tensor memory (MiB)"], rows)
 
 
+#: power steps of the Theorem 2 check (no early stop; fewer read low for maps near L = 1, see docs/core.md)
+LIPSCHITZ_STEPS = 300
+
+
 def lipschitz(models: dict[str, Any], data_dir: str | None) -> str:
     """Section 5: Theorem 2 check at the fixed point on the Drop crop, for each equilibrium model."""
     y, op, _ = _crop_problem(data_dir)
     rows = []
     for name, model in models.items():
-        lip = model.lipschitz_at(model.reconstruct(y, op), y, op)
+        lip = model.lipschitz_at(model.reconstruct(y, op), y, op, n_iter=LIPSCHITZ_STEPS, tol=0.0)
         eta = float(lip["eta"])
         verdict = "< 1: locally contractive, Theorem 2 holds" if eta < 1 else ">= 1: no guarantee (Anderson may still converge)"
         rows.append((name, f"{float(lip['lipschitz']):.3f}", f"{eta:.3f}", verdict))
     return (
-        "Local Lipschitz constant L of each trained map at its fixed point (Drop crop, 300 power steps on J^T J "
+        f"Local Lipschitz constant L of each trained map at its fixed point (Drop crop, {LIPSCHITZ_STEPS} power steps on J^T J "
         "from a seeded start, no early stop; each step is a lower bound on L), eta = (1 + 0.01) L:\n\n"
         + markdown_table(["model", "L", "eta", "verdict"], rows)
     )
@@ -545,6 +551,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"![real data]({real_plot.name})",
             ],
         )
+    clips = heldout_clips(args.data_dir) if parts_wanted & {"fast", "heldout"} else {}
     if "fast" in parts_wanted:
         print("DE-GAP inference settings on held-out clips", flush=True)
         publish(
@@ -556,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
                 "of the map in the forward solve (`forward_autocast`), tolerance and iteration cap; 8 synthetic "
                 "128x128 clips per B from the 40 Train400 images training holds out, binary and shifting masks. "
                 'Never the benchmark scenes. `FAST_DEGAP` is the last row (docs/sci.md, "Fast inference").',
-                fast_settings(args.weights, args.data_dir),
+                fast_settings(args.weights, clips),
             ],
         )
     if "heldout" in parts_wanted:
@@ -570,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
                 "Train400 images training holds out (moving crops, binary and shifting masks, the draws of training's "
                 "validation): the check beside the three benchmark scenes that a learned model generalises. Mean over "
                 "the clips.",
-                heldout(methods, args.data_dir),
+                heldout(methods, clips),
             ],
         )
     if "scenes" not in parts_wanted:
