@@ -16,19 +16,21 @@ from deq.core.training import Recipe, StepContext, main_for
 
 
 class TinyDEQ(nn.Module):
-    """``z* = tanh(W z* + U x)`` with a readout, float64."""
+    """``z* = tanh(W z* + U x)`` (``z`` of size ``width``, ``x`` of size 6) with a readout ``V z*``, float64."""
 
-    def __init__(self, n: int = 6) -> None:
+    def __init__(self, width: int = 6) -> None:
         super().__init__()
-        self.W = nn.Parameter(0.3 * torch.randn(n, n, dtype=torch.float64) / n**0.5)
-        self.U = nn.Parameter(torch.randn(n, n, dtype=torch.float64) / n**0.5)
+        self.W = nn.Parameter(0.3 * torch.randn(width, width, dtype=torch.float64) / width**0.5)
+        self.U = nn.Parameter(torch.randn(width, 6, dtype=torch.float64) / 6**0.5)
+        self.V = nn.Parameter(torch.randn(6, width, dtype=torch.float64) / width**0.5)
         self.deq = DEQ(self.step, tol=1e-10, max_iter=100, backward_tol=1e-10)
 
     def step(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return torch.tanh(z @ self.W.T + x @ self.U.T)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.deq(torch.zeros_like(x), x)[0]
+        z0 = x.new_zeros(x.shape[0], self.W.shape[0])
+        return self.deq(z0, x)[0] @ self.V.T
 
 
 def item(i: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -41,14 +43,17 @@ def item(i: int) -> tuple[torch.Tensor, torch.Tensor]:
 class TinyRecipe(Recipe):
     name = "tiny"
     defaults = {"steps": 12, "batch": 4, "lr": 1e-2}
+    architecture = ("width",)
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--sleep", type=float, default=0.0, help="seconds to sleep per step (kill tests)")
         parser.add_argument("--noise", type=float, default=0.0, help="input noise drawn from the step generator")
+        parser.add_argument("--width", type=int, default=6, help="size of the state z")
 
     def build(self) -> tuple[nn.Module, str, str, dict[str, Any]]:
-        return TinyDEQ(), "model", "tiny", {}
+        width = self.options["width"]
+        return TinyDEQ(width), "model", "tiny", {"width": width}
 
     def step(self, model: nn.Module, ctx: StepContext) -> dict[str, float]:
         time.sleep(self.options["sleep"])

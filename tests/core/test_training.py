@@ -117,3 +117,16 @@ def test_budget_stops_with_a_checkpoint_and_init_starts_a_new_phase(tmp_path):
     second = read_weights(tmp_path / "b" / "weights.pt")
     assert all(torch.equal(first["state_dict"][k], second["state_dict"][k]) for k in first["state_dict"])
     assert second["provenance"]["init"]["provenance"]["steps"] == ck["step"]
+
+
+def test_init_takes_the_architecture_flags_from_the_file_unless_given(tmp_path, capsys):
+    _fit(tmp_path, "--steps", "2", "--width", "4", "--out", str(tmp_path / "a"), "--no-progress")
+    first = read_weights(tmp_path / "a" / "weights.pt")
+    init = ("--init", str(tmp_path / "a" / "weights.pt"))
+    _fit(tmp_path, "--steps", "1", "--lr", "0", *init, "--out", str(tmp_path / "b"), "--no-progress")  # no --width
+    assert "default to the file's: {'width': 4}" in capsys.readouterr().out
+    second = read_weights(tmp_path / "b" / "weights.pt")
+    assert second["config"] == {"width": 4} and second["provenance"]["options"]["width"] == 4
+    assert all(torch.equal(first["state_dict"][k], second["state_dict"][k]) for k in first["state_dict"])
+    with pytest.raises(DeqError, match=r"does not fit.*holds model 'tiny' with config \{'width': 4\}.*\{'width': 6\}"):
+        _fit(tmp_path, "--steps", "1", *init, "--width", "6", "--out", str(tmp_path / "c"), "--no-progress")

@@ -39,7 +39,7 @@ def test_stages_resume_and_a_new_phase_keep_their_provenance(tmp_path, synthetic
     assert prov["steps"] == 3 and "val_psnr" in prov["metrics"]["validation"] and "held out" in prov["data"]
     assert _reconstructs(model) and model.solver_config.warn_unconverged  # training's warnings-off is not stored
 
-    phase2 = [*synthetic, *TINY_NET, "--pretrain-steps", "0", "--steps", "1", "--lr", "0"]
+    phase2 = [*synthetic, "--pretrain-steps", "0", "--steps", "1", "--lr", "0"]  # the network comes from --init
     assert train_main([*phase2, "--init", str(tmp_path / "a" / "weights.pt"), "--out", str(tmp_path / "b")]) == 0
     second = load_weights(tmp_path / "b" / "weights.pt")
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), second.state_dict().values()))

@@ -26,6 +26,10 @@ sample), validates on held-out data, and adds its own command-line flags. :func:
   seed, device, wall time, validation metrics and the provenance of any ``--init`` weights; ``phases`` lists
   every session of the run (the first and each ``--resume``: its command, the step and training seconds it
   started from).
+* **New phases**: ``--init W.pt`` starts from a weight file with a fresh optimizer; the recipe's
+  :attr:`Recipe.architecture` flags default to the values ``W.pt`` was trained with (its provenance's
+  ``options``), so a phase need not repeat them; a flag given explicitly wins, and a network that then does not
+  fit the file is an error naming both configs.
 """
 
 from __future__ import annotations
@@ -86,7 +90,7 @@ _HELP = {
     "seed": "seed of the initialisation and of the data drawn at every step",
     "resume": "continue the run in --out from its checkpoint.pt (an error if there is none)",
     "init": "start from the weights of a deq weight file (a fresh optimizer: a new training phase); its provenance "
-    "is kept in the new file's",
+    "is kept in the new file's, and the recipe's architecture flags default to the file's",
     "minutes": "wall-clock budget: stop after the step that exceeds it, with a checkpoint (default: none)",
     "threads": "torch CPU threads per process (default: torch's choice)",
     "device": "cpu or cuda (default: cuda when available)",
@@ -140,9 +144,12 @@ class StepContext:
 class Recipe(ABC):
     """A training recipe run by :func:`fit`. Subclasses set ``name`` (the ``deq train NAME``) and implement
     :meth:`build`, :meth:`step`, :meth:`validate` and :meth:`data_note`; ``settings`` and ``options`` (the
-    recipe's own flags, stored for resume checks and provenance) are set by the constructor."""
+    recipe's own flags, stored for resume checks and provenance) are set by the constructor. ``architecture``
+    names the options (argparse ``dest`` names) that define the network: with ``--init W.pt`` they default to
+    ``W.pt``'s values."""
 
     name: str = ""
+    architecture: tuple[str, ...] = ()
 
     def __init__(self, settings: TrainSettings, options: dict[str, Any]) -> None:
         self.settings, self.options = settings, options
@@ -445,6 +452,20 @@ def _validate(recipe: Recipe, model: nn.Module, device: torch.device) -> dict[st
         model.train()
 
 
+def init_architecture(recipe_cls: type[Recipe], path: str) -> dict[str, Any]:
+    """The values of ``recipe_cls.architecture`` that the weight file ``path`` was trained with: the options in
+    its provenance when the same recipe wrote it; ``{}`` otherwise (another recipe, or a file without them,
+    e.g. one converted from an older format)."""
+    if not recipe_cls.architecture:
+        return {}
+    blob = read_weights(path, how_to_obtain="Pass a deq weight file (the weights.pt of an earlier run).")
+    provenance = blob["provenance"]
+    if provenance.get("script") != f"deq train {recipe_cls.name}":
+        return {}
+    options = provenance.get("options") or {}
+    return {k: options[k] for k in recipe_cls.architecture if k in options}
+
+
 def main_for(recipe_cls: type[Recipe], argv: Sequence[str] | None, prog: str, description: str) -> int:
     """Parse ``argv`` (the shared flags plus the recipe's ``add_arguments``), then :func:`fit`; returns 0."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
@@ -453,6 +474,12 @@ def main_for(recipe_cls: type[Recipe], argv: Sequence[str] | None, prog: str, de
     recipe_cls.add_arguments(parser)
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    if args.init:
+        inherited = init_architecture(recipe_cls, args.init)
+        if inherited:
+            parser.set_defaults(**inherited)  # flags given explicitly still win
+            args = parser.parse_args(argv)
+            print(f"--init {args.init}: architecture flags not given default to the file's: {inherited}", flush=True)
     settings = settings_from(args)
     options = {k: v for k, v in vars(args).items() if k not in {f.name for f in fields(TrainSettings)}}
     fit(recipe_cls(settings, options), argv)

@@ -57,6 +57,7 @@ class DenoiserRecipe(Recipe):
     """AWGN denoiser training (see the module docstring)."""
 
     name = "priors"
+    architecture = ("prior", "opt", "channels")
     defaults = {"steps": 3000, "batch": 64, "lr": 1e-3}
 
     @classmethod

@@ -108,6 +108,7 @@ class HSIRecipe(Recipe):
     """CNN pretraining and end-to-end training of the sparse-coding models (see the module docstring)."""
 
     name = "hsi"
+    architecture = ("prior_options", "dictionary", "prior_weights", "block", "support", "support_method", "b", "mu")
     defaults = {"steps": 300, "batch": 8, "lr": 1e-4, "ckpt_every": 25}
 
     @classmethod

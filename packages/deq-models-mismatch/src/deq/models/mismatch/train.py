@@ -134,6 +134,7 @@ class ARRecipe(Recipe):
     """``deq train mismatch ar``: the AR prior trained through the DEQ with a mismatched operator (module docstring)."""
 
     name = "mismatch ar"
+    architecture = ("awgn",)
     defaults = {"steps": 300, "batch": 2, "lr": 1e-4, "ckpt_every": 10, "log_every": 5}
 
     @classmethod

@@ -105,6 +105,7 @@ class SCIRecipe(Recipe):
     """DE-GAP / DE-RNN training (see the module docstring)."""
 
     name = "sci"
+    architecture = ("model", "denoiser", "denoiser_options", "radius", "denoiser_sigma", "rnn_options")
     defaults = {"steps": 500, "batch": 4, "lr": 1e-3, "ckpt_every": 25}
 
     @classmethod
