@@ -56,4 +56,4 @@ def test_weights_round_trip_with_weights_only(case, tmp_path):
     path = save_weights(model, tmp_path / "w.pt", kind="model", name=case.name, config=case.options, provenance=prov)
     torch.load(path, weights_only=True)
     loaded = load_weights(path, kind="model", name=case.name)
-    assert torch.equal(loaded.reconstruct(y, op), ref)
+    assert torch.equal(loaded.reconstruct(y, op), ref) and loaded.weights_config == case.options

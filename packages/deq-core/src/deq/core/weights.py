@@ -140,8 +140,8 @@ def load_weights(
 
     ``kind`` / ``name`` given are checked against the file (a DE-RNN file where a DE-GAP was asked for is an
     error). ``overrides`` replace entries of the stored config; where both are dictionaries they are merged
-    (``solver={"max_iter": 100}`` changes one solver setting). Sets ``module.provenance`` and
-    ``module.weights_path``.
+    (``solver={"max_iter": 100}`` changes one solver setting). Sets ``module.provenance``,
+    ``module.weights_path`` and ``module.weights_config`` (the config it was built from, overrides included).
     """
     blob = read_weights(path, how_to_obtain=how_to_obtain, map_location=map_location)
     for what, want in (("kind", kind), ("name", name)):
@@ -162,4 +162,5 @@ def load_weights(
         raise WeightsError(f"'{path}' does not fit {blob['kind']} '{blob['name']}' built from its stored config: {exc}") from exc
     module.provenance = blob["provenance"]
     module.weights_path = str(path)
+    module.weights_config = config
     return module.eval()

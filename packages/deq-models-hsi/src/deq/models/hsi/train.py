@@ -80,13 +80,12 @@ def validation_psnr(model: nn.Module, cubes: list[Tensor], sigmas: tuple[int, ..
     return out
 
 
-def prior_options(path: str, given: dict[str, Any]) -> dict[str, Any]:
-    """The options (over :data:`~deq.models.hsi.models.PRIOR_OPTIONS`) of the pretrained CNN in the weight file
-    ``path``, which a model trained from it must build its CNN with (a residual CNN's weights in a direct one would
-    be another network); ``given`` (``--prior-options``) may repeat them, not contradict them."""
-    from deq.core.weights import read_weights
-
-    stored = {k: v for k, v in read_weights(path)["config"].items() if k != "in_channels"}
+def prior_options(path: str, config: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """The options (over :data:`~deq.models.hsi.models.PRIOR_OPTIONS`) of the pretrained CNN built from ``config``
+    (the stored config of its weight file ``path``), which a model trained from it must build its CNN with (a
+    residual CNN's weights in a direct one would be another network); ``given`` (``--prior-options``) may repeat
+    them, not contradict them."""
+    stored = {k: v for k, v in config.items() if k != "in_channels"}
     clash = sorted(k for k, v in given.items() if stored.get(k, PRIOR_OPTIONS.get(k)) != v)
     if clash:
         raise ValueError(
@@ -96,12 +95,9 @@ def prior_options(path: str, given: dict[str, Any]) -> dict[str, Any]:
     return stored
 
 
-def _provenance_line(path: str) -> str:
-    from deq.core.weights import read_weights
-
-    blob = read_weights(path)
-    prov = blob["provenance"]
-    return f"{path} ({blob['kind']} '{blob['name']}', made by `{prov['command']}`, {prov['steps']} steps)"
+def _provenance_line(path: str, what: str, provenance: dict[str, Any]) -> str:
+    """``path``, ``what`` it holds, and the command and steps that made it, for the data note."""
+    return f"{path} ({what}, made by `{provenance['command']}`, {provenance['steps']} steps)"
 
 
 class HSIRecipe(Recipe):
@@ -162,7 +158,7 @@ class HSIRecipe(Recipe):
     def build(self) -> tuple[nn.Module, str, str, dict[str, Any]]:
         from deq.core.registry import create
         from deq.core.weights import load_weights
-        from deq.models.hsi.weights import load_dictionary
+        from deq.models.hsi.weights import DICTIONARY, load_dictionary_operator
 
         o = self.options
         if o["model"] == PRIOR:
@@ -170,9 +166,14 @@ class HSIRecipe(Recipe):
             return create("prior", PRIOR, **config), "prior", PRIOR, config
         if not o["dictionary"] or not o["prior_weights"]:
             raise ValueError(f"--model {o['model']} trains end to end from --dictionary and --prior-weights; give both")
-        D = load_dictionary(o["dictionary"])
+        dictionary = load_dictionary_operator(o["dictionary"])
+        D = dictionary.D.detach().clone()
         prior = load_weights(o["prior_weights"], kind="prior", name=PRIOR)
-        options = prior_options(o["prior_weights"], json.loads(o["prior_options"]))
+        options = prior_options(o["prior_weights"], prior.weights_config, json.loads(o["prior_options"]))
+        self.sources = (
+            f"dictionary {_provenance_line(o['dictionary'], f'operator {DICTIONARY!r}', dictionary.provenance)}; CNN initialised "
+            f"from {_provenance_line(o['prior_weights'], f'prior {PRIOR!r}', prior.provenance)}"
+        )
 
         def make(config: dict[str, Any]) -> nn.Module:
             model = create("model", o["model"], **config)
@@ -266,9 +267,7 @@ class HSIRecipe(Recipe):
             scores = "; ".join(f"{k}: {v:.2f}" for k, v in self.start_scores.items())
             note += f"; starting values chosen on the validation rows (mean PSNR dB of the untrained model: {scores})"
         if o["model"] != PRIOR:
-            note += (
-                f"; dictionary {_provenance_line(o['dictionary'])}; CNN initialised from {_provenance_line(o['prior_weights'])}"
-            )
+            note += f"; {self.sources}"
         return note
 
 

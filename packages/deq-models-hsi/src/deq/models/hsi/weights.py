@@ -78,8 +78,13 @@ def load_prior(weights: str | os.PathLike[str] | None = None, sigma: float | Non
     return core_weights.load_weights(path, kind="prior", name=PRIOR, how_to_obtain=HOW_TO_OBTAIN)
 
 
-def load_dictionary(weights: str | os.PathLike[str] | None = None) -> Tensor:
-    """The K-SVD dictionary ``D [d, M]`` of a dictionary file (default: the shipped one of the default fold)."""
+def load_dictionary_operator(weights: str | os.PathLike[str] | None = None) -> nn.Module:
+    """The operator of a K-SVD dictionary file (``.D [d, M]``, ``.provenance``; default: the shipped one of the
+    default fold)."""
     path = Path(weights) if weights is not None else shipped(DICTIONARY)
-    op = core_weights.load_weights(path, kind="operator", name=DICTIONARY, how_to_obtain=HOW_TO_OBTAIN)
-    return op.D.detach().clone()
+    return core_weights.load_weights(path, kind="operator", name=DICTIONARY, how_to_obtain=HOW_TO_OBTAIN)
+
+
+def load_dictionary(weights: str | os.PathLike[str] | None = None) -> Tensor:
+    """The K-SVD dictionary ``D [d, M]`` of a dictionary file (:func:`load_dictionary_operator`)."""
+    return load_dictionary_operator(weights).D.detach().clone()
