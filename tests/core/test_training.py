@@ -17,7 +17,7 @@ import torch
 
 from deq.core.checkpoint import load_checked
 from deq.core.errors import DeqError
-from deq.core.weights import read_weights
+from deq.core.weights import provenance_summary, read_weights
 
 SCRIPT = Path(__file__).with_name("harness_recipe.py")
 
@@ -127,6 +127,9 @@ def test_init_takes_the_architecture_flags_from_the_file_unless_given(tmp_path, 
     assert "default to the file's: {'width': 4}" in capsys.readouterr().out
     second = read_weights(tmp_path / "b" / "weights.pt")
     assert second["config"] == {"width": 4} and second["provenance"]["options"]["width"] == 4
+    summary = provenance_summary(second["provenance"])  # this phase, then the one it started from
+    assert summary.index("--steps 1 --lr 0") < summary.index(f"started from {init[1]}") < summary.index("--steps 2 --width 4")
+    assert summary.endswith("(2 steps)")
     assert all(torch.equal(first["state_dict"][k], second["state_dict"][k]) for k in first["state_dict"])
     with pytest.raises(DeqError, match=r"does not fit.*holds model 'tiny' with config \{'width': 4\}.*\{'width': 6\}"):
         _fit(tmp_path, "--steps", "1", *init, "--width", "6", "--out", str(tmp_path / "c"), "--no-progress")

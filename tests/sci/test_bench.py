@@ -70,3 +70,31 @@ def test_extra_degap_rows_are_named_by_their_denoiser_and_compared_with_the_matc
         bench.degap_label(cnn, "w.pt").startswith("de-gap (") and bench.paper_row(bench.degap_label(cnn, "w.pt")) == "DE-GAP-CNN"
     )
     assert bench.paper_row("gap-tv") == "GAP-TV" and bench.paper_row(bench.FAST_LABEL) == "DE-GAP-CNN"
+
+
+def test_extra_degap_rows_say_how_their_file_was_made(tmp_path):
+    from deq.core.registry import create
+    from deq.core.weights import make_provenance, save_weights
+
+    config = {"denoiser": "ffdnet", "denoiser_options": {"depth": 3, "width": 8}, "radius": 0, "denoiser_sigma": 10 / 255}
+    model = create("model", "de-gap", **config)
+    first = make_provenance(
+        script="s", command="deq train sci --steps 7", data="d", steps=7, seed=0, device="cpu", wall_seconds=1
+    )
+    prov = make_provenance(
+        script="s",
+        command="deq train sci --init a.pt --steps 3",
+        data="d",
+        steps=3,
+        seed=0,
+        device="cpu",
+        wall_seconds=1,
+        init={"weights": "a.pt", "config": config, "provenance": first},
+    )
+    path = save_weights(model, tmp_path / "weights.pt", kind="model", name="de-gap", config=config, provenance=prov)
+    models, origins = bench.extra_degaps([str(path)])
+    assert list(models) == ["de-gap (FFDNet, radius 0, sigma 10/255: weights.pt)"]
+    assert origins == [
+        "> `de-gap (FFDNet, radius 0, sigma 10/255: weights.pt)`, not shipped: made by `deq train sci --init a.pt --steps 3` "
+        "(3 steps), started from a.pt, made by `deq train sci --steps 7` (7 steps)."
+    ]

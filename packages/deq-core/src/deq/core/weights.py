@@ -75,6 +75,19 @@ def make_provenance(
     return prov
 
 
+def provenance_summary(provenance: Mapping[str, Any]) -> str:
+    """How a weight file was made, in one line: the command and steps of its last phase, then of each phase it
+    started from (``--init``), newest first."""
+    parts, prov = [], provenance
+    while True:
+        parts.append(f"made by `{prov['command']}` ({prov['steps']} steps)")
+        init = prov.get("init")
+        if not init:
+            return ", ".join(parts)
+        parts.append(f"started from {init.get('weights', 'a weight file')}")
+        prov = init["provenance"]
+
+
 def check_provenance(provenance: Mapping[str, Any], where: str = "provenance") -> None:
     """Raise ``ValueError`` naming the missing keys unless ``provenance`` has every :data:`PROVENANCE_KEYS`."""
     missing = [k for k in PROVENANCE_KEYS if k not in provenance]

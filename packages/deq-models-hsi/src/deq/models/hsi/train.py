@@ -96,8 +96,10 @@ def prior_options(path: str, config: dict[str, Any], given: dict[str, Any]) -> d
 
 
 def _provenance_line(path: str, what: str, provenance: dict[str, Any]) -> str:
-    """``path``, ``what`` it holds, and the command and steps that made it, for the data note."""
-    return f"{path} ({what}, made by `{provenance['command']}`, {provenance['steps']} steps)"
+    """``path``, ``what`` it holds, and how it was made (:func:`~deq.core.weights.provenance_summary`)."""
+    from deq.core.weights import provenance_summary
+
+    return f"{path} ({what}, {provenance_summary(provenance)})"
 
 
 class HSIRecipe(Recipe):

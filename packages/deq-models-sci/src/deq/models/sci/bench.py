@@ -32,6 +32,7 @@ import torch
 from deq.core.bench import command_line, markdown_table, peak_memory, results_file, write_section
 from deq.core.data import find_data
 from deq.core.metrics import psnr, ssim
+from deq.core.weights import provenance_summary
 from deq.models.sci.cli import build_methods, build_model
 from deq.models.sci.models import FAST_DEGAP, describe_fast_settings
 
@@ -104,6 +105,18 @@ def degap_label(model: Any, path: str) -> str:
     if sigma is not None:
         parts.append(f"sigma {255 * float(sigma):g}/255")
     return f"de-gap ({', '.join(parts)}: {Path(path).name})"
+
+
+def extra_degaps(paths: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """The DE-GAPs of ``--extra-degap`` by row name (:func:`degap_label`), and for each a markdown quote line that
+    says how its file was made (every phase's command), so a row of a file that is not shipped can be reproduced."""
+    models, origins = {}, []
+    for path in paths:
+        model = build_model("de-gap", path)
+        label = degap_label(model, path)
+        models[label] = model
+        origins.append(f"> `{label}`, not shipped: {provenance_summary(model.provenance)}.")
+    return models, origins
 
 
 def scene_table(methods: dict[str, Any], data_dir: str | None, groups: int | None) -> tuple[str, dict[str, dict[str, Any]]]:
@@ -509,10 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     methods, notes = build_methods(METHODS, {"de-gap": args.weights, "de-rnn": args.rnn_weights}, {})
     if "de-gap" in methods:
         methods[FAST_LABEL] = build_model("de-gap", args.weights, **FAST_DEGAP)
-    extra = {}
-    for path in args.extra_degap:
-        model = build_model("de-gap", path)
-        extra[degap_label(model, path)] = model
+    extra, origins = extra_degaps(args.extra_degap)
     methods.update(extra)
     methods.update(_imported_pnp(args.denoiser_weights, args.data_dir, notes))
     for note in notes:
@@ -525,6 +535,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Produced by `{command_line('deq bench sci', argv)}` on {platform.machine()} CPU, "
         f"{torch.get_num_threads()} thread(s), torch {torch.__version__}, shared with other jobs (times are indicative)."
     )
+    if origins:
+        header += "\n\n" + "\n".join(origins)
 
     def publish(section: str, parts: list[str]) -> None:
         """Print the section's markdown and, unless --no-write, write it as section ``section`` of ``out``."""
