@@ -124,7 +124,7 @@ def test_init_takes_the_architecture_flags_from_the_file_unless_given(tmp_path, 
     first = read_weights(tmp_path / "a" / "weights.pt")
     init = ("--init", str(tmp_path / "a" / "weights.pt"))
     _fit(tmp_path, "--steps", "1", "--lr", "0", *init, "--out", str(tmp_path / "b"), "--no-progress")  # no --width
-    assert "default to the file's: {'width': 4}" in capsys.readouterr().out
+    assert "architecture flags taken from the file: {'width': 4}" in capsys.readouterr().out
     second = read_weights(tmp_path / "b" / "weights.pt")
     assert second["config"] == {"width": 4} and second["provenance"]["options"]["width"] == 4
     summary = provenance_summary(second["provenance"])  # this phase, then the one it started from
@@ -133,3 +133,20 @@ def test_init_takes_the_architecture_flags_from_the_file_unless_given(tmp_path, 
     assert all(torch.equal(first["state_dict"][k], second["state_dict"][k]) for k in first["state_dict"])
     with pytest.raises(DeqError, match=r"does not fit.*holds model 'tiny' with config \{'width': 4\}.*\{'width': 6\}"):
         _fit(tmp_path, "--steps", "1", *init, "--width", "6", "--out", str(tmp_path / "c"), "--no-progress")
+    assert "taken from the file" not in capsys.readouterr().out  # an explicit flag is not reported as inherited
+
+
+def test_explicit_flags_are_told_apart_from_defaults_even_for_append_actions():
+    import argparse
+
+    from deq.core.training import _given_explicitly
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--opt", action="append", default=[])
+    parser.add_argument("--width", type=int, default=6)
+    parser.add_argument("--flag", action="store_true")
+    dests = ["opt", "width", "flag"]
+    assert _given_explicitly(parser, [], dests) == set()
+    assert _given_explicitly(parser, ["--opt", "a=1", "--width=6"], dests) == {"opt", "width"}  # even the default value
+    assert _given_explicitly(parser, ["--flag"], dests) == {"flag"}
+    assert parser.parse_args([]).opt == [] and parser.get_default("width") == 6  # the defaults are restored

@@ -57,6 +57,21 @@ def test_resume_continues_the_run(tiny_runs, tmp_path):
         train_main([*argv, "--steps", "3"])
 
 
+def test_a_new_phase_of_a_model_takes_the_files_network_and_chooses_nothing_again(tiny_runs, tmp_path):
+    parent = tiny_runs / FOLD / "deq-fast-sc" / "weights.pt"
+    argv = ["--model", "deq-fast-sc", "--held-out", FOLD, "--block", "10", "--batch", "1", "--max-iter", "3", "--no-progress"]
+    frozen = ["--steps", "1", "--lr", "0", "--penalty-lr", "0"]
+    assert train_main([*argv, *frozen, "--init", str(parent), "--out", str(tmp_path / "b")]) == 0
+    first, second = read_weights(parent), read_weights(tmp_path / "b" / "weights.pt")
+    assert second["config"] == first["config"]  # support, b and the CNN as chosen when the parent started
+    learned = [k for k in first["state_dict"] if not k.endswith(("._u", "._v"))]  # not spectral norm's power vectors
+    assert all(torch.equal(first["state_dict"][k], second["state_dict"][k]) for k in learned)
+    data = second["provenance"]["data"]
+    assert f"from --init {parent}" in data and "chosen on the validation" not in data
+    with pytest.raises(DeqError, match="holds model 'deq-fast-sc', but --model du-fast-sc"):
+        train_main(["--model", "du-fast-sc", *argv[2:], "--steps", "1", "--init", str(parent), "--out", str(tmp_path / "c")])
+
+
 def test_models_need_a_dictionary_and_a_pretrained_cnn(tiny_runs, tmp_path):
     with pytest.raises(ValueError, match="give both"):
         train_main(["--model", "deq-full-sc", "--held-out", FOLD, "--steps", "1", "--out", str(tmp_path / "x"), *TINY_E2E])

@@ -39,6 +39,7 @@ import contextlib
 import json
 import os
 import random
+import shlex
 import sys
 import time
 from abc import ABC, abstractmethod
@@ -145,8 +146,8 @@ class Recipe(ABC):
     """A training recipe run by :func:`fit`. Subclasses set ``name`` (the ``deq train NAME``) and implement
     :meth:`build`, :meth:`step`, :meth:`validate` and :meth:`data_note`; ``settings`` and ``options`` (the
     recipe's own flags, stored for resume checks and provenance) are set by the constructor. ``architecture``
-    names the options (argparse ``dest`` names) that define the network: with ``--init W.pt`` they default to
-    ``W.pt``'s values."""
+    names the options (argparse ``dest`` names of optional flags) that define the network: with ``--init W.pt``
+    those not given on the command line take ``W.pt``'s values."""
 
     name: str = ""
     architecture: tuple[str, ...] = ()
@@ -334,7 +335,7 @@ def _fit(recipe: Recipe, proc: Process, argv: list[str]) -> dict[str, Any]:
     model = model.to(proc.device).train()
     init = _load_init(model, s.init, kind, name, config) if s.init else None
     opt, sched = recipe.optimizer(model)
-    command = " ".join(["deq", "train", recipe.name, *argv])
+    command = shlex.join(["deq", "train", *recipe.name.split(), *argv])
     step, elapsed_before, history, phases = 0, 0.0, [], []
     if s.resume:
         ck = load_checked(ckpt_path, how_to_obtain="Start again without --resume in a new --out.", map_location=proc.device)
@@ -452,6 +453,22 @@ def _validate(recipe: Recipe, model: nn.Module, device: torch.device) -> dict[st
         model.train()
 
 
+class _Unset(list):
+    """A default no parsed value can be (a list subclass, so that ``append`` actions copy and extend it)."""
+
+
+def _given_explicitly(parser: argparse.ArgumentParser, argv: list[str], dests: list[str]) -> set[str]:
+    """Which of ``dests`` the command line ``argv`` sets (parsed once with a marker default for each)."""
+    saved = {d: parser.get_default(d) for d in dests}
+    markers = {d: _Unset() for d in dests}
+    parser.set_defaults(**markers)
+    try:
+        args = parser.parse_args(argv)
+    finally:
+        parser.set_defaults(**saved)
+    return {d for d in dests if getattr(args, d) is not markers[d]}
+
+
 def init_architecture(recipe_cls: type[Recipe], path: str) -> dict[str, Any]:
     """The values of ``recipe_cls.architecture`` that the weight file ``path`` was trained with: the options in
     its provenance when the same recipe wrote it; ``{}`` otherwise (another recipe, or a file without them,
@@ -474,12 +491,14 @@ def main_for(recipe_cls: type[Recipe], argv: Sequence[str] | None, prog: str, de
     recipe_cls.add_arguments(parser)
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
-    if args.init:
-        inherited = init_architecture(recipe_cls, args.init)
-        if inherited:
-            parser.set_defaults(**inherited)  # flags given explicitly still win
-            args = parser.parse_args(argv)
-            print(f"--init {args.init}: architecture flags not given default to the file's: {inherited}", flush=True)
+    inherited = init_architecture(recipe_cls, args.init) if args.init else {}
+    if inherited:
+        given = _given_explicitly(parser, argv, list(inherited))
+        inherited = {k: v for k, v in inherited.items() if k not in given}
+        parser.set_defaults(**inherited)
+        args = parser.parse_args(argv)
+        if inherited and int(os.environ.get("RANK", "0")) == 0:
+            print(f"--init {args.init}: architecture flags taken from the file: {inherited}", flush=True)
     settings = settings_from(args)
     options = {k: v for k, v in vars(args).items() if k not in {f.name for f in fields(TrainSettings)}}
     fit(recipe_cls(settings, options), argv)

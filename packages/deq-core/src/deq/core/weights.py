@@ -76,13 +76,16 @@ def make_provenance(
 
 
 def provenance_summary(provenance: Mapping[str, Any]) -> str:
-    """How a weight file was made, in one line: the command and steps of its last phase, then of each phase it
-    started from (``--init``), newest first."""
+    """How a weight file was made, in one line: the command of each session of its last phase (the first and each
+    ``--resume``, from ``phases``) and its steps, then the same for each phase it started from (``--init``), newest
+    first. Keys a file of an older format lacks are skipped."""
     parts, prov = [], provenance
     while True:
-        parts.append(f"made by `{prov['command']}` ({prov['steps']} steps)")
+        commands = [p.get("command", "?") for p in prov.get("phases", [])] or [prov.get("command", "?")]
+        made = f"made by `{commands[0]}`" + "".join(f", resumed by `{c}`" for c in commands[1:])
+        parts.append(f"{made} ({prov.get('steps', '?')} steps)")
         init = prov.get("init")
-        if not init:
+        if not init or "provenance" not in init:
             return ", ".join(parts)
         parts.append(f"started from {init.get('weights', 'a weight file')}")
         prov = init["provenance"]

@@ -39,6 +39,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from deq.core.errors import DeqError
 from deq.core.images import PatchDataset
 from deq.core.metrics import psnr
 from deq.core.training import Recipe, StepContext, main_for
@@ -106,7 +107,7 @@ class HSIRecipe(Recipe):
     """CNN pretraining and end-to-end training of the sparse-coding models (see the module docstring)."""
 
     name = "hsi"
-    architecture = ("prior_options", "dictionary", "prior_weights", "block", "support", "support_method", "b", "mu")
+    architecture = ("prior_options",)  # the CNN's; a model's --init phase takes the file's whole config (build)
     defaults = {"steps": 300, "batch": 8, "lr": 1e-4, "ckpt_every": 25}
 
     @classmethod
@@ -166,6 +167,8 @@ class HSIRecipe(Recipe):
         if o["model"] == PRIOR:
             config = {"in_channels": BANDS, **PRIOR_OPTIONS, **json.loads(o["prior_options"])}
             return create("prior", PRIOR, **config), "prior", PRIOR, config
+        if self.settings.init:
+            return self._from_init(create)
         if not o["dictionary"] or not o["prior_weights"]:
             raise ValueError(f"--model {o['model']} trains end to end from --dictionary and --prior-weights; give both")
         dictionary = load_dictionary_operator(o["dictionary"])
@@ -189,6 +192,20 @@ class HSIRecipe(Recipe):
         if auto:
             config.update(self.choose_start(make, config, auto))
         return make(config), "model", o["model"], config
+
+    def _from_init(self, create: Any) -> tuple[nn.Module, str, str, dict[str, Any]]:
+        """A new phase of a model (``--init W.pt``): the network is ``W.pt``'s, built from its stored config (the
+        dictionary size, the CNN, and the ``b`` / ``mu`` / ``support`` chosen when it started), so nothing is chosen
+        again and ``--dictionary`` / ``--prior-weights`` are not needed (their tensors are in ``W.pt``)."""
+        from deq.core.weights import read_weights
+
+        path, name = self.settings.init, self.options["model"]
+        blob = read_weights(path, how_to_obtain="Pass a deq weight file (the weights.pt of an earlier run).")
+        if (blob["kind"], blob["name"]) != ("model", name):
+            raise DeqError(f"--init {path} holds {blob['kind']} '{blob['name']}', but --model {name} is trained")
+        self.sources = f"dictionary, CNN and starting values from --init {path}"
+        config = blob["config"]
+        return create("model", name, **config), "model", name, config
 
     def choose_start(self, make: Any, config: dict[str, Any], grid: dict[str, tuple]) -> dict[str, Any]:
         """The starting values (``b``, ``mu``, ``support``: those given as 0) among ``grid`` whose untrained model (the

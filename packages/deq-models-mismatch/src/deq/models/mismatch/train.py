@@ -65,6 +65,7 @@ class AWGNRecipe(DenoiserRecipe):
     """``deq train mismatch awgn``: deq-priors' AWGN recipe on this paper's training and validation images."""
 
     name = "mismatch awgn"
+    architecture = ("prior", "opt")
     defaults = {"steps": 2000, "batch": 32, "lr": 1e-3, "ckpt_every": 100}
 
     @classmethod

@@ -31,6 +31,7 @@ import torch
 
 from deq.core.bench import command_line, markdown_table, peak_memory, results_file, write_section
 from deq.core.data import find_data
+from deq.core.errors import DeqError
 from deq.core.metrics import psnr, ssim
 from deq.core.weights import provenance_summary
 from deq.models.sci.cli import build_methods, build_model
@@ -114,6 +115,8 @@ def extra_degaps(paths: list[str]) -> tuple[dict[str, Any], list[str]]:
     for path in paths:
         model = build_model("de-gap", path)
         label = degap_label(model, path)
+        if label in models:
+            raise DeqError(f"--extra-degap {path}: another file already gives the row '{label}'; rename one of the files")
         models[label] = model
         origins.append(f"> `{label}`, not shipped: {provenance_summary(model.provenance)}.")
     return models, origins
@@ -536,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{torch.get_num_threads()} thread(s), torch {torch.__version__}, shared with other jobs (times are indicative)."
     )
     if origins:
-        header += "\n\n" + "\n".join(origins)
+        header += "\n\n" + "\n\n".join(origins)
 
     def publish(section: str, parts: list[str]) -> None:
         """Print the section's markdown and, unless --no-write, write it as section ``section`` of ``out``."""
