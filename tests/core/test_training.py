@@ -150,3 +150,15 @@ def test_explicit_flags_are_told_apart_from_defaults_even_for_append_actions():
     assert _given_explicitly(parser, ["--opt", "a=1", "--width=6"], dests) == {"opt", "width"}  # even the default value
     assert _given_explicitly(parser, ["--flag"], dests) == {"flag"}
     assert parser.parse_args([]).opt == [] and parser.get_default("width") == 6  # the defaults are restored
+
+
+def test_an_inherited_value_outside_the_flags_choices_is_an_error_that_names_it():
+    import argparse
+
+    from deq.core.training import _check_choices
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", choices=("a", "b"), default="a")
+    _check_choices(parser, {"model": "b"}, "w.pt")
+    with pytest.raises(DeqError, match=r"--init w.pt: the file was trained with --model 'c'.*choices: a, b.*--model explicitly"):
+        _check_choices(parser, {"model": "c"}, "w.pt")

@@ -469,6 +469,18 @@ def _given_explicitly(parser: argparse.ArgumentParser, argv: list[str], dests: l
     return {d for d in dests if getattr(args, d) is not markers[d]}
 
 
+def _check_choices(parser: argparse.ArgumentParser, values: dict[str, Any], path: str) -> None:
+    """Raise :class:`DeqError` when a value taken from the weight file ``path`` is not among its flag's ``choices``
+    (argparse checks only what is typed, not defaults): e.g. a file of an older version with a name this one lacks."""
+    for action in parser._actions:
+        if action.dest in values and action.choices is not None and values[action.dest] not in action.choices:
+            flag = action.option_strings[-1]
+            raise DeqError(
+                f"--init {path}: the file was trained with {flag} {values[action.dest]!r}, which this version does "
+                f"not offer (choices: {', '.join(map(str, action.choices))}); give {flag} explicitly"
+            )
+
+
 def init_architecture(recipe_cls: type[Recipe], path: str) -> dict[str, Any]:
     """The values of ``recipe_cls.architecture`` that the weight file ``path`` was trained with: the options in
     its provenance when the same recipe wrote it; ``{}`` otherwise (another recipe, or a file without them,
@@ -495,6 +507,7 @@ def main_for(recipe_cls: type[Recipe], argv: Sequence[str] | None, prog: str, de
     if inherited:
         given = _given_explicitly(parser, argv, list(inherited))
         inherited = {k: v for k, v in inherited.items() if k not in given}
+        _check_choices(parser, inherited, args.init)
         parser.set_defaults(**inherited)
         args = parser.parse_args(argv)
         if inherited and int(os.environ.get("RANK", "0")) == 0:
