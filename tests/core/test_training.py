@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from deq.core.checkpoint import load_checked
+from deq.core.checkpoint import load_checked, save_atomic
 from deq.core.errors import DeqError
 from deq.core.weights import provenance_summary, read_weights
 
@@ -95,6 +95,20 @@ def test_resume_rules(tmp_path):
     assert [p["from_step"] for p in phases] == [0, 2]
     assert phases[0]["from_seconds"] == 0 and phases[1]["from_seconds"] >= 0
     assert "--steps 2" in phases[0]["command"] and "--steps 4 --resume" in phases[1]["command"]
+
+
+def test_resume_of_a_run_started_before_the_recipe_gained_a_flag(tmp_path):
+    """A flag absent from the checkpoint (added to the recipe since) counts as its default: the run resumes
+    with the default and refuses another value."""
+    out = str(tmp_path / "run")
+    _fit(tmp_path, "--steps", "2", "--out", out, "--no-progress")
+    ck = load_checked(tmp_path / "run" / "checkpoint.pt")
+    del ck["run"]["options"]["noise"]  # as written by a version without --noise
+    save_atomic(ck, tmp_path / "run" / "checkpoint.pt")
+    with pytest.raises(DeqError, match=r"other options \(\['noise'\]\)"):
+        _fit(tmp_path, "--steps", "3", "--noise", "0.1", "--resume", "--out", out, "--no-progress")
+    _fit(tmp_path, "--steps", "3", "--resume", "--out", out, "--no-progress")
+    assert load_checked(tmp_path / "run" / "checkpoint.pt")["step"] == 3
 
 
 def test_budget_stops_with_a_checkpoint_and_init_starts_a_new_phase(tmp_path):

@@ -160,6 +160,13 @@ class Recipe(ABC):
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         """Add the recipe's own flags (each with help text); their values become ``self.options``."""
 
+    @classmethod
+    def option_defaults(cls) -> dict[str, Any]:
+        """The default of each of the recipe's own flags (``dest -> default``)."""
+        parser = argparse.ArgumentParser(add_help=False)
+        cls.add_arguments(parser)
+        return {a.dest: a.default for a in parser._actions}
+
     @abstractmethod
     def build(self) -> tuple[nn.Module, str, str, dict[str, Any]]:
         """The module to train and the ``(kind, name, config)`` that rebuild it (``registry.create``)."""
@@ -254,10 +261,14 @@ def _run_options(recipe: Recipe) -> dict[str, Any]:
     return {"recipe": recipe.name, "settings": asdict(recipe.settings), "options": recipe.options}
 
 
-def _check_resumable(saved: dict[str, Any], current: dict[str, Any], path: Path) -> None:
+def _check_resumable(saved: dict[str, Any], current: dict[str, Any], path: Path, defaults: dict[str, Any]) -> None:
+    """Raise :class:`DeqError` unless the checkpoint's run options ``saved`` equal ``current`` but for
+    :data:`RESUMABLE_CHANGES`. A flag the recipe gained after the run started (absent from ``saved``) counts as
+    its default in ``defaults``, which keeps the earlier behaviour."""
+
     def comparable(opts: dict[str, Any]) -> dict[str, Any]:
         settings = {k: v for k, v in opts["settings"].items() if k not in RESUMABLE_CHANGES}
-        return {"recipe": opts["recipe"], "settings": settings, "options": opts["options"]}
+        return {"recipe": opts["recipe"], "settings": settings, "options": {**defaults, **opts["options"]}}
 
     a, b = comparable(saved), comparable(current)
     if a != b:
@@ -339,7 +350,7 @@ def _fit(recipe: Recipe, proc: Process, argv: list[str]) -> dict[str, Any]:
     step, elapsed_before, history, phases = 0, 0.0, [], []
     if s.resume:
         ck = load_checked(ckpt_path, how_to_obtain="Start again without --resume in a new --out.", map_location=proc.device)
-        _check_resumable(ck["run"], _run_options(recipe), ckpt_path)
+        _check_resumable(ck["run"], _run_options(recipe), ckpt_path, type(recipe).option_defaults())
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         if sched is not None:
