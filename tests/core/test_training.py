@@ -4,6 +4,7 @@ identical replicas equal to the one-process run with the same global batch; resu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -131,6 +132,8 @@ def test_budget_stops_with_a_checkpoint_and_init_starts_a_new_phase(tmp_path):
     second = read_weights(tmp_path / "b" / "weights.pt")
     assert all(torch.equal(first["state_dict"][k], second["state_dict"][k]) for k in first["state_dict"])
     assert second["provenance"]["init"]["provenance"]["steps"] == ck["step"]
+    digest = hashlib.sha256((tmp_path / "a" / "weights.pt").read_bytes()).hexdigest()
+    assert second["provenance"]["init"]["sha256"] == digest  # the parent file is identified, not only named
 
 
 def test_init_takes_the_architecture_flags_from_the_file_unless_given(tmp_path, capsys):
@@ -174,5 +177,25 @@ def test_an_inherited_value_outside_the_flags_choices_is_an_error_that_names_it(
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", choices=("a", "b"), default="a")
     _check_choices(parser, {"model": "b"}, "w.pt")
-    with pytest.raises(DeqError, match=r"--init w.pt: the file was trained with --model 'c'.*choices: a, b.*--model explicitly"):
+    with pytest.raises(DeqError, match=r"--init w.pt: the file was trained with --model 'c'.*choices a, b.*--model explicitly"):
         _check_choices(parser, {"model": "c"}, "w.pt")
+    parser.add_argument("--opt", action="append", choices=("x", "y"), default=[])
+    _check_choices(parser, {"opt": ["x", "y"]}, "w.pt")  # a list is checked element by element
+    with pytest.raises(DeqError, match=r"'z' not among the choices x, y"):
+        _check_choices(parser, {"opt": ["x", "z"]}, "w.pt")
+
+
+def test_option_defaults_are_the_parsed_defaults_of_every_kind_of_flag():
+    import argparse
+
+    from deq.core.training import Recipe
+
+    class Flags(Recipe):  # only the flags: option_defaults never builds the recipe
+        @classmethod
+        def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+            parser.add_argument("--on", action="store_true")
+            parser.add_argument("--opt", action="append", default=[])
+            parser.add_argument("--rate", type=float, default="0.5")  # argparse converts a string default
+            parser.add_argument("--quiet", default=argparse.SUPPRESS)
+
+    assert Flags.option_defaults() == {"on": False, "opt": [], "rate": 0.5}

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -162,10 +163,17 @@ class Recipe(ABC):
 
     @classmethod
     def option_defaults(cls) -> dict[str, Any]:
-        """The default of each of the recipe's own flags (``dest -> default``)."""
+        """The default of each of the recipe's own optional flags (``dest -> default``), as parsing gives it (a string
+        default goes through the flag's ``type``); flags whose default is suppressed are left out."""
         parser = argparse.ArgumentParser(add_help=False)
         cls.add_arguments(parser)
-        return {a.dest: a.default for a in parser._actions}
+        out = {}
+        for a in parser._actions:
+            if a.default is argparse.SUPPRESS:
+                continue
+            typed = isinstance(a.default, str) and a.type is not None
+            out[a.dest] = parser._get_value(a, a.default) if typed else a.default
+        return out
 
     @abstractmethod
     def build(self) -> tuple[nn.Module, str, str, dict[str, Any]]:
@@ -264,7 +272,8 @@ def _run_options(recipe: Recipe) -> dict[str, Any]:
 def _check_resumable(saved: dict[str, Any], current: dict[str, Any], path: Path, defaults: dict[str, Any]) -> None:
     """Raise :class:`DeqError` unless the checkpoint's run options ``saved`` equal ``current`` but for
     :data:`RESUMABLE_CHANGES`. A flag the recipe gained after the run started (absent from ``saved``) counts as
-    its default in ``defaults``, which keeps the earlier behaviour."""
+    its default in ``defaults``: the rule for a new flag is that it is optional and its default is the earlier
+    behaviour. New shared settings (:class:`TrainSettings` fields) are not covered."""
 
     def comparable(opts: dict[str, Any]) -> dict[str, Any]:
         settings = {k: v for k, v in opts["settings"].items() if k not in RESUMABLE_CHANGES}
@@ -295,7 +304,8 @@ def _load_init(model: nn.Module, path: str, kind: str, name: str, config: dict[s
             f"--init {path} does not fit: {str(exc).splitlines()[0][:300]}; the file holds {blob['kind']} "
             f"'{blob['name']}' with config {blob['config']}, this run builds {kind} '{name}' with config {config}"
         ) from exc
-    return {"weights": str(path), "config": blob["config"], "provenance": blob["provenance"]}
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return {"weights": str(path), "sha256": digest, "config": blob["config"], "provenance": blob["provenance"]}
 
 
 @contextlib.contextmanager
@@ -484,11 +494,16 @@ def _check_choices(parser: argparse.ArgumentParser, values: dict[str, Any], path
     """Raise :class:`DeqError` when a value taken from the weight file ``path`` is not among its flag's ``choices``
     (argparse checks only what is typed, not defaults): e.g. a file of an older version with a name this one lacks."""
     for action in parser._actions:
-        if action.dest in values and action.choices is not None and values[action.dest] not in action.choices:
-            flag = action.option_strings[-1]
+        if action.dest not in values or action.choices is None or values[action.dest] == action.default:
+            continue
+        value = values[action.dest]
+        stale = [v for v in (value if isinstance(value, list) else [value]) if v not in action.choices]
+        if stale:
+            flag = action.option_strings[-1] if action.option_strings else action.dest
             raise DeqError(
-                f"--init {path}: the file was trained with {flag} {values[action.dest]!r}, which this version does "
-                f"not offer (choices: {', '.join(map(str, action.choices))}); give {flag} explicitly"
+                f"--init {path}: the file was trained with {flag} {value!r}, which this version does not offer "
+                f"({', '.join(map(repr, stale))} not among the choices {', '.join(map(str, action.choices))}); "
+                f"give {flag} explicitly"
             )
 
 

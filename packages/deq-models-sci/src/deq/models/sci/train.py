@@ -156,8 +156,8 @@ class SCIRecipe(Recipe):
         p.add_argument(
             "--solve-batch",
             action="store_true",
-            help="stage 2: one solve for the whole batch (it runs until every clip has converged and keeps each clip's "
-            "best iterate), instead of one solve per clip: fewer, larger kernels, for GPUs",
+            help="stage 2: one solve for the whole batch (each clip stops on its own: converged, diverged or at "
+            "--max-iter; each keeps its best iterate), instead of one solve per clip: fewer, larger kernels, for GPUs",
         )
         p.add_argument("--max-iter", type=int, default=30, help="solver iterations (forward and backward) in training")
         p.add_argument("--tol", type=float, default=1e-3, help="solver tolerance (forward and backward) in training")
@@ -249,9 +249,10 @@ class SCIRecipe(Recipe):
     def _equilibrium_terms(
         self, model: nn.Module, x: Tensor, y: Tensor, op: LinearOperator, weight: float
     ) -> tuple[float, float, float]:
-        """Back-propagate ``weight`` times the stage-2 objective of clips ``x [n, 1, T, H, W]`` (MSE of the
-        equilibrium, plus ``--jac-reg`` times the Hutchinson ``||J_f(x*)||_F^2 / n``); returns the weighted loss,
-        mean solver iterations and Jacobian term."""
+        """Back-propagate ``weight`` times the stage-2 objective of clips ``x [n, 1, T, H, W]`` with snapshots
+        ``y [n, 1, H, W]`` and ``op`` (masks ``[T, H, W]`` or ``[n, T, H, W]``): the MSE of the equilibrium plus
+        ``--jac-reg`` times the Hutchinson ``||J_f(x*)||_F^2 / n``. Returns the loss, the mean solver iterations and
+        the Jacobian term, each times ``weight``."""
         out, info = model(y, op)
         loss = nn.functional.mse_loss(out.float(), x) * weight
         objective, jac = loss, 0.0
