@@ -134,22 +134,15 @@ def test_one_batched_solve_gives_the_gradient_of_one_solve_per_clip(synthetic):
     """``--solve-batch`` (stage 2 as one solve over the batch) against the default (one solve per clip): each
     sample stops on its own in either, so the loss, the logged iterations and every weight's gradient agree (up to
     floating-point batching and the spectral norm's power step, taken once per solve)."""
-    import argparse
-    from dataclasses import fields
-
-    from deq.core.training import StepContext, TrainSettings, add_settings_arguments, settings_from
+    from deq.core.training import StepContext, recipe_from, recipe_parser
     from deq.models.sci.train import SCIRecipe
 
     rnn = json.dumps({"width": 3, "coeff": 0.5})
     tight = ["--tol", "1e-6", "--max-iter", "300", "--batch", "2", "--pretrain-steps", "0", "--out", "unused"]
     results = []
     for extra in ([], ["--solve-batch"]):
-        parser = argparse.ArgumentParser()
-        add_settings_arguments(parser, **SCIRecipe.defaults)
-        SCIRecipe.add_arguments(parser)
-        args = parser.parse_args([*synthetic, "--model", "de-rnn", "--rnn-options", rnn, *tight, *extra])
-        names = {f.name for f in fields(TrainSettings)}
-        recipe = SCIRecipe(settings_from(args), {k: v for k, v in vars(args).items() if k not in names})
+        args = recipe_parser(SCIRecipe).parse_args([*synthetic, "--model", "de-rnn", "--rnn-options", rnn, *tight, *extra])
+        recipe = recipe_from(SCIRecipe, args)
         torch.manual_seed(0)
         model = recipe.build()[0]
         solves, terms = [], recipe._equilibrium_terms

@@ -521,12 +521,23 @@ def init_architecture(recipe_cls: type[Recipe], path: str) -> dict[str, Any]:
     return {k: options[k] for k in recipe_cls.architecture if k in options}
 
 
+def recipe_parser(recipe_cls: type[Recipe], prog: str | None = None, description: str | None = None) -> argparse.ArgumentParser:
+    """The command-line parser of ``recipe_cls``: the shared flags (with the recipe's ``defaults``) and its own."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_settings_arguments(parser, **getattr(recipe_cls, "defaults", {}))
+    recipe_cls.add_arguments(parser)
+    return parser
+
+
+def recipe_from(recipe_cls: type[Recipe], args: argparse.Namespace) -> Recipe:
+    """``recipe_cls`` with the parsed ``args`` split into the shared settings and the recipe's own options."""
+    shared = {f.name for f in fields(TrainSettings)}
+    return recipe_cls(settings_from(args), {k: v for k, v in vars(args).items() if k not in shared})
+
+
 def main_for(recipe_cls: type[Recipe], argv: Sequence[str] | None, prog: str, description: str) -> int:
     """Parse ``argv`` (the shared flags plus the recipe's ``add_arguments``), then :func:`fit`; returns 0."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    defaults = getattr(recipe_cls, "defaults", {})
-    add_settings_arguments(parser, **defaults)
-    recipe_cls.add_arguments(parser)
+    parser = recipe_parser(recipe_cls, prog, description)
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     inherited = init_architecture(recipe_cls, args.init) if args.init else {}
@@ -538,7 +549,5 @@ def main_for(recipe_cls: type[Recipe], argv: Sequence[str] | None, prog: str, de
         args = parser.parse_args(argv)
         if inherited and int(os.environ.get("RANK", "0")) == 0:
             print(f"--init {args.init}: architecture flags taken from the file: {inherited}", flush=True)
-    settings = settings_from(args)
-    options = {k: v for k, v in vars(args).items() if k not in {f.name for f in fields(TrainSettings)}}
-    fit(recipe_cls(settings, options), argv)
+    fit(recipe_from(recipe_cls, args), argv)
     return 0

@@ -238,10 +238,10 @@ class SCIRecipe(Recipe):
             loss = nn.functional.mse_loss(model.map(perturbed_start(x, y, op), y, op).float(), x)
             loss.backward()
             return {"loss": float(loss.detach()), "iters": 1.0}
-        b = x.shape[0]  # stage 2: the equilibrium, one solve per clip or (--solve-batch) one for the batch
-        if self.options["solve_batch"]:
+        if self.options["solve_batch"]:  # stage 2: the equilibrium, one solve for the batch or one per clip
             parts = [(x, y, op, 1.0)]
         else:
+            b = x.shape[0]
             parts = [(x[i : i + 1], y[i : i + 1], CACTI(m[i]), 1 / b) for i in range(b)]
         terms = [self._equilibrium_terms(model, *part) for part in parts]
         return {key: sum(t[j] for t in terms) for j, key in enumerate(("loss", "iters", "jac"))}
