@@ -172,8 +172,8 @@ def conv_problem(
 # to the Gram diagonal, floored at 10 machine epsilons: about 1.2e-6 in float32). TorchDEQ's lam is absolute
 # (default 1e-4): with residuals near 1e-5 it dominates the Gram matrix and Anderson degrades towards plain
 # iteration, so the compared TorchDEQ run uses lam 1e-12 (tuned: the fewest iterations on both problems among
-# 1e-4 .. 1e-12) and its default is reported alongside. Broyden: each library's default memory (deq-core 30
-# pairs then restart; TorchDEQ max_iter pairs).
+# 1e-4 .. 1e-12) and its default is reported alongside. Broyden: each library's default memory (deq-core a
+# sliding window of the last 30 pairs; TorchDEQ max_iter pairs).
 OURS_OPTIONS: dict[str, dict[str, Any]] = {"anderson": {"m": 6}, "broyden": {}}
 THEIRS_TUNED_LAM = 1e-12
 
@@ -517,7 +517,9 @@ max_iter {args.max_iter} both ways. Anderson: history 6 for both; regularisation
 to the Gram diagonal, floored at 10 machine epsilons), TorchDEQ lam {THEIRS_TUNED_LAM:g} absolute
 (tuned: its default 1e-4 swamps the Gram matrix at these residuals; the default is shown in the row marked
 "default lam"). Broyden: each library's default memory
-(deq-core 30 rank-one pairs then restart; TorchDEQ keeps max_iter pairs). "f evals" and "VJPs" are counted by
+(deq-core a sliding window of the last 30 `(dz, dr)` pairs, `2 x 30` copies of `z`; TorchDEQ keeps every pair up to
+max_iter): a solve longer than 30 steps runs on fewer pairs in deq-core, which can cost evaluations and saves
+memory. "f evals" and "VJPs" are counted by
 an identity autograd function inside `f` (the same for both; TorchDEQ's f evals exclude the one it recomputes in
 backward); "solver iters" are what each library reports. Times are medians of {args.repeats} interleaved runs;
 "fwd" is the training-mode forward (solve + graph set-up); memory is the peak tensor memory of one

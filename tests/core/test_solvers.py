@@ -46,6 +46,67 @@ def test_anderson_and_broyden_beat_plain_iteration_on_slow_map():
     assert steps["nesterov"] < steps["fixed_point"] / 3  # ~1/sqrt(1 - rho) instead of 1/(1 - rho)
 
 
+def _dense_broyden_residuals(g, z0: torch.Tensor, steps: int, m: int) -> list[float]:
+    """Reference: good Broyden with a dense inverse, rebuilt each step from H_0 = -I by the rank-one update
+    H <- H + (s - H y) s^H H / (s^H H y) over the last ``m`` pairs only; one sample ``[1, n]``."""
+    n = z0.shape[1]
+    z = z0[0]
+    r = g(z0)[0] - z
+    pairs: list[tuple[torch.Tensor, torch.Tensor]] = []
+    out = [float(torch.linalg.vector_norm(r))]
+    for _ in range(steps):
+        H = -torch.eye(n, dtype=z0.dtype)
+        for s, y in pairs[-m:]:
+            Hy = H @ y
+            H = H + torch.outer(s - Hy, s.conj() @ H) / (s.conj() @ Hy)
+        s = -H @ r
+        z = z + s
+        r_new = g(z[None])[0] - z
+        pairs.append((s, r_new - r))
+        r = r_new
+        out.append(float(torch.linalg.vector_norm(r)))
+    return out
+
+
+@pytest.mark.parametrize("m", [30, 4, 1])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])
+def test_broyden_window_matches_dense_reference(m, dtype):
+    # the compact sliding-window form equals Broyden from -I over the last m pairs (all pairs when m >= steps)
+    g, exact = _linear_problem(1, 40, 0.95, dtype)
+    steps = 12
+    _, info = broyden(g, torch.zeros_like(exact), tol=1e-300, stop_mode="abs", max_iter=steps + 1, m=m)
+    ours = info.trace[0].tolist()
+    ref = _dense_broyden_residuals(g, torch.zeros_like(exact), steps, m)
+    assert len(ours) == steps + 1
+    assert ours == pytest.approx(ref, rel=1e-8)
+
+
+def test_broyden_window_converges_with_short_memory_on_symmetric_map():
+    # eigenvalues spread over [-0.98, 0.98]: where dropping a pair from the product form diverged; plain
+    # iteration needs ~900 steps here
+    torch.manual_seed(0)
+    n = 200
+    q, _ = torch.linalg.qr(torch.randn(n, n, dtype=torch.float64))
+    W = q @ torch.diag(torch.linspace(-0.98, 0.98, n, dtype=torch.float64)) @ q.T
+    c = torch.randn(3, n, dtype=torch.float64)
+    g = lambda z: z @ W.T + c  # noqa: E731
+    z, info = broyden(g, torch.zeros_like(c), tol=1e-8, max_iter=200, m=10)
+    exact = torch.linalg.solve(torch.eye(n, dtype=torch.float64) - W, c.T).T
+    assert info.converged.all() and not info.diverged.any()
+    assert torch.linalg.vector_norm(z - exact) / torch.linalg.vector_norm(exact) < 1e-6
+
+
+def test_broyden_singular_window_falls_back_to_plain_steps():
+    # g(z) = z + c has no fixed point and dr = 0 (exactly: integer c), so the window's system is singular:
+    # every step must fall back to -H_0 r = r, stay finite and report no convergence
+    c = torch.randint(-5, 6, (2, 6)).double() + 0.5
+    z, info = broyden(lambda z: z + c, torch.zeros_like(c), tol=1e-8, max_iter=6, m=3)
+    assert torch.isfinite(z).all()
+    assert not info.converged.any() and not info.diverged.any()
+    assert int(info.nstep.max()) == 6
+    assert torch.equal(z, 5 * c)  # the best iterate is the last: plain steps z_k = k c
+
+
 @pytest.mark.parametrize("solver", [fixed_point, anderson, nesterov], ids=lambda s: s.__name__)
 def test_relaxation_beta_is_the_weight_of_the_map(solver):
     # z = g(z) with g(z) = -z + 2c: plain iteration oscillates forever; beta = 1/2 lands on c in one step

@@ -1,13 +1,19 @@
 """Limited-memory ("good") Broyden method for batched fixed points ``z = g(z)``.
 
-Finds a root of ``r(z) = g(z) - z`` with quasi-Newton steps ``z <- z - B r(z)``, where ``B`` approximates
-``J_r^{-1}`` starting from ``-I`` and is kept in low-rank form ``B = -I + sum_i u_i v_i^H`` with at most
-``m`` pairs; when the buffer is full the method restarts from ``-I`` (overwriting the oldest pair
-instead is unstable: it diverged on symmetric test problems). Memory: ``2 m`` copies of ``z``, independent
-of ``max_iter``. After a
-step ``dz`` with residual change ``dr`` the rank-one update is
+Finds a root of ``r(z) = g(z) - z`` with quasi-Newton steps ``z <- z - H r(z)``, where ``H`` approximates
+``J_r^{-1}``. ``H`` is Broyden's good update started from ``H_0 = -I`` and applied to the last ``m`` pairs
+``s_i = dz``, ``y_i = dr`` only, in the compact form of Byrd, Nocedal & Schnabel (1994, Theorem 6.1, inverted
+by Sherman-Morrison-Woodbury):
 
-    u = (dz - B dr) / (v^H dr),   v = B^H dz.
+    H = -I + (S + Y) (S^H Y + L)^{-1} S^H,
+
+``S = [s_1 .. s_n]``, ``Y = [y_1 .. y_n]`` (``n <= m``, oldest first) and ``L`` the strictly lower
+triangular part of ``S^H S``. With ``n`` equal to the number of steps taken this is exactly Broyden's method;
+once ``n = m`` the oldest pair is dropped (a sliding window). The compact form keeps that well defined: the
+product form ``-I + sum u_i v_i^H`` cannot drop its oldest pair (later pairs were built on it; doing so
+diverged on symmetric problems), and restarting it from ``-I`` instead costs iterations (measured in
+``benchmarks/core.py``). Memory: ``2 m`` copies of ``z`` plus ``m x m`` matrices, independent of ``max_iter``;
+per step one pass over ``S`` and ``Y`` for the new inner products and one for ``H r``.
 """
 
 from __future__ import annotations
@@ -21,8 +27,8 @@ from deq.core.solvers._tracker import SolverInfo, Tracker, check_max_iter
 
 
 def _inner(a: Tensor, b: Tensor) -> Tensor:
-    """``a^H b`` for stacks: ``a [B, n, d]``, ``b [B, d]`` -> ``[B, n]``."""
-    return torch.bmm(a.conj(), b[:, :, None])[:, :, 0]
+    """``a^H b`` for stacks: ``a [B, n, d]``, ``b [B, d, k]`` -> ``[B, n, k]``."""
+    return torch.bmm(a.conj(), b)
 
 
 def broyden(
@@ -41,7 +47,7 @@ def broyden(
         g: the map, ``[B, ...] -> [B, ...]``.
         z0: starting point ``[B, ...]`` (real or complex).
         tol, max_iter, stop_mode, divergence_ratio: as in :func:`deq.core.solvers.fixed_point`.
-        m: number of rank-one updates kept before a restart.
+        m: number of most recent ``(dz, dr)`` pairs kept (a sliding window).
 
     Returns:
         ``(z, info)``: the best iterate per sample and a :class:`SolverInfo`.
@@ -51,44 +57,52 @@ def broyden(
         raise ValueError(f"broyden: memory m must be >= 1, got {m}")
     tracker = Tracker("broyden", z0, tol, stop_mode, divergence_ratio)
     b, d = z0.shape[0], z0[0].numel()
-    U = torch.empty(b, m, d, dtype=z0.dtype, device=z0.device)  # only the filled prefix is ever read
-    V = torch.empty_like(U)
-    used = 0
-
-    def apply_B(x: Tensor) -> Tensor:  # B x = -x + U (V^H x)
-        return -x if used == 0 else -x + torch.bmm(_inner(V[:, :used], x)[:, None], U[:, :used])[:, 0]
-
-    def apply_BH(x: Tensor) -> Tensor:  # B^H x = -x + V (U^H x)
-        return -x if used == 0 else -x + torch.bmm(_inner(U[:, :used], x)[:, None], V[:, :used])[:, 0]
+    # Ring buffers by slot; ``age`` orders the slots (-1: empty). Empty or reset slots hold zeros, and the
+    # system below gets a unit diagonal there, so they contribute nothing.
+    S = z0.new_zeros(b, m, d)
+    Y = torch.zeros_like(S)
+    SY = z0.new_zeros(b, m, m)  # SY[i, j] = s_i^H y_j
+    SS = z0.new_zeros(b, m, m)  # SS[i, j] = s_i^H s_j
+    Sr = z0.new_zeros(b, m, 1)  # S^H r for the current residual
+    age = torch.full((m,), -1, dtype=torch.long, device=z0.device)
+    empty = torch.ones(b, m, dtype=torch.bool, device=z0.device)
 
     z = z0.reshape(b, d)
     fz = g(z0).reshape(b, d)
     r = fz - z
-    Br = -r
     for k in range(max_iter):
         active = tracker.observe(z.reshape(z0.shape), fz.reshape(z0.shape))
         if not bool(active.any()) or k == max_iter - 1:
             break
-        step = torch.where(active[:, None], -Br, torch.zeros_like(r))  # stopped samples stay put
+        # step = -H r = r - (S + Y) c with (S^H Y + L) c = S^H r
+        newer = age[:, None] > age[None, :]  # L: s_i^H s_j where pair i is newer than pair j
+        system = SY + torch.where(newer, SS, torch.zeros_like(SS)) + torch.diag_embed(empty.to(SS.dtype))
+        c, failed = torch.linalg.solve_ex(system, Sr)
+        bad = (failed != 0) | ~torch.isfinite(c).all(dim=(1, 2))
+        c = torch.where(bad[:, None, None], torch.zeros_like(c), c)  # a singular window: plain step -H_0 r
+        step = r - (torch.bmm(S.transpose(1, 2), c) + torch.bmm(Y.transpose(1, 2), c))[:, :, 0]
+        step = torch.where(active[:, None], step, torch.zeros_like(step))  # stopped samples stay put
         z = z + step
         fz = g(z.reshape(z0.shape)).reshape(b, d)
         r_new = fz - z
-        dr = r_new - r
-        Br_new = apply_B(r_new)
-        B_dr = Br_new - Br  # B dr = B r_new - B r: no third product with B
-        v = apply_BH(step)
-        denom = (v.conj() * dr).sum(1)
-        ok = active & torch.isfinite(denom) & (denom.abs() > 1e-30)
-        u = (step - B_dr) / torch.where(ok, denom, torch.ones_like(denom))[:, None]
-        u = torch.where(ok[:, None], u, torch.zeros_like(u))
-        v = torch.where(ok[:, None], v, torch.zeros_like(v))
-        slot = k % m
-        if slot == 0 and k > 0:  # memory full: restart from B = -I (overwriting the oldest pair diverges)
-            used = 0
-            Br_new = -r_new
-        U[:, slot] = u
-        V[:, slot] = v
-        used = slot + 1
-        Br = Br_new + u * (v.conj() * r_new).sum(1, keepdim=True)  # B_new r_new by the rank-one update
+        y = torch.where(active[:, None], r_new - r, torch.zeros_like(r))
+        reset = active & bad  # a sample whose window was singular restarts from H_0 = -I
+        if bool(reset.any()):
+            S[reset] = 0
+            Y[reset] = 0
+            SY[reset] = 0
+            SS[reset] = 0
+            empty[reset] = True
+        slot = k % m  # the oldest pair once the window is full
+        S[:, slot] = step
+        Y[:, slot] = y
+        age[slot] = k
+        empty[:, slot] = ~active
+        new = _inner(S, torch.stack([y, step, r_new], dim=2))  # one pass over S: S^H y, S^H s, S^H r_new
+        SY[:, :, slot] = new[:, :, 0]
+        SY[:, slot, :] = _inner(Y, step[:, :, None])[:, :, 0].conj()  # s^H y_j = conj(y_j^H s)
+        SS[:, :, slot] = new[:, :, 1]
+        SS[:, slot, :] = new[:, :, 1].conj()
+        Sr = new[:, :, 2:]
         r = r_new
     return tracker.finish()
