@@ -130,10 +130,13 @@ def test_shifting_mask_moves_one_pixel_per_frame():
         random_mask("dots", 2, 3, 3, torch.Generator())
 
 
-def test_one_batched_solve_gives_the_gradient_of_one_solve_per_clip(synthetic):
+@pytest.mark.parametrize("backward", [[], ["--backward", "jfb"], ["--jac-reg", "0.1"]], ids=["ift", "jfb", "jac-reg"])
+def test_one_batched_solve_gives_the_gradient_of_one_solve_per_clip(synthetic, backward):
     """``--solve-batch`` (stage 2 as one solve over the batch) against the default (one solve per clip): each
     sample stops on its own in either, so the loss, the logged iterations and every weight's gradient agree (up to
-    floating-point batching and the spectral norm's power step, taken once per solve)."""
+    floating-point batching and the spectral norm's power step, taken once per solve), for the IFT and JFB
+    backward and with the Jacobian term (its Hutchinson probes drawn from the same seed: one draw of two samples
+    equals two draws of one)."""
     from deq.core.training import StepContext, recipe_from, recipe_parser
     from deq.models.sci.train import SCIRecipe
 
@@ -141,17 +144,21 @@ def test_one_batched_solve_gives_the_gradient_of_one_solve_per_clip(synthetic):
     tight = ["--tol", "1e-6", "--max-iter", "300", "--batch", "2", "--pretrain-steps", "0", "--out", "unused"]
     results = []
     for extra in ([], ["--solve-batch"]):
-        args = recipe_parser(SCIRecipe).parse_args([*synthetic, "--model", "de-rnn", "--rnn-options", rnn, *tight, *extra])
+        argv = [*synthetic, "--model", "de-rnn", "--rnn-options", rnn, *tight, *backward, *extra]
+        args = recipe_parser(SCIRecipe).parse_args(argv)
         recipe = recipe_from(SCIRecipe, args)
         torch.manual_seed(0)
         model = recipe.build()[0]
         solves, terms = [], recipe._equilibrium_terms
         recipe._equilibrium_terms = lambda m, x, *rest: (solves.append(x.shape[0]), terms(m, x, *rest))[1]
+        torch.manual_seed(1)  # the Hutchinson probes
         logged = recipe.step(model, StepContext(0, 0, 1, torch.device("cpu"), 2, torch.Generator().manual_seed(0)))
         results.append((logged, {k: p.grad.clone() for k, p in model.named_parameters()}, solves))
     (per_clip, g1, s1), (batched, g2, s2) = results
     assert s1 == [1, 1] and s2 == [2]  # two solves of one clip, one solve of two
     assert per_clip["loss"] == pytest.approx(batched["loss"], rel=1e-5)
     assert per_clip["iters"] == pytest.approx(batched["iters"])
+    assert per_clip["jac"] == pytest.approx(batched["jac"], rel=1e-4)
+    assert (per_clip["jac"] > 0) == ("--jac-reg" in backward)
     for k in g1:
         torch.testing.assert_close(g2[k], g1[k], rtol=1e-3, atol=1e-4 * float(g1[k].abs().max()))
