@@ -46,15 +46,18 @@ def test_anderson_and_broyden_beat_plain_iteration_on_slow_map():
     assert steps["nesterov"] < steps["fixed_point"] / 3  # ~1/sqrt(1 - rho) instead of 1/(1 - rho)
 
 
-def _dense_broyden_residuals(g, z0: torch.Tensor, steps: int, m: int) -> list[float]:
+def _dense_broyden_residuals(g, z0: torch.Tensor, steps: int, m: int, restart_at: int = -1) -> list[float]:
     """Reference: good Broyden with a dense inverse, rebuilt each step from H_0 = -I by the rank-one update
-    H <- H + (s - H y) s^H H / (s^H H y) over the last ``m`` pairs only; one sample ``[1, n]``."""
+    H <- H + (s - H y) s^H H / (s^H H y) over the last ``m`` pairs only (none from before step ``restart_at``);
+    one sample ``[1, n]``."""
     n = z0.shape[1]
     z = z0[0]
     r = g(z0)[0] - z
     pairs: list[tuple[torch.Tensor, torch.Tensor]] = []
     out = [float(torch.linalg.vector_norm(r))]
-    for _ in range(steps):
+    for k in range(steps):
+        if k == restart_at:
+            pairs = []
         H = -torch.eye(n, dtype=z0.dtype)
         for s, y in pairs[-m:]:
             Hy = H @ y
@@ -97,7 +100,7 @@ def test_broyden_window_converges_with_short_memory_on_symmetric_map():
 
 
 def test_broyden_singular_window_falls_back_to_plain_steps():
-    # g(z) = z + c has no fixed point and dr = 0 (exactly: integer c), so the window's system is singular:
+    # g(z) = z + c has no fixed point and dr = 0 (exactly: half-integer c), so the window's system is singular:
     # every step must fall back to -H_0 r = r, stay finite and report no convergence
     c = torch.randint(-5, 6, (2, 6)).double() + 0.5
     z, info = broyden(lambda z: z + c, torch.zeros_like(c), tol=1e-8, max_iter=6, m=3)
@@ -105,6 +108,44 @@ def test_broyden_singular_window_falls_back_to_plain_steps():
     assert not info.converged.any() and not info.diverged.any()
     assert int(info.nstep.max()) == 6
     assert torch.equal(z, 5 * c)  # the best iterate is the last: plain steps z_k = k c
+
+
+def test_broyden_singular_system_restarts_only_that_sample(monkeypatch):
+    # the solve of sample 0 is made to fail at step 5: it takes the plain step and restarts from H_0 = -I there
+    # (as the dense reference restarted at step 5); sample 1 runs as it does alone
+    g1, exact1 = _linear_problem(1, 30, 0.95, torch.float64)
+    g2, exact2 = _linear_problem(1, 30, 0.95, torch.float64)
+    g = lambda z: torch.cat([g1(z[:1]), g2(z[1:])])  # noqa: E731
+    real_solve, calls = torch.linalg.solve_ex, []
+
+    def failing_solve(a, b, **kw):
+        x, info = real_solve(a, b, **kw)
+        calls.append(len(calls))
+        return x, (info + torch.tensor([1, 0], dtype=info.dtype)) if len(calls) == 6 else info
+
+    monkeypatch.setattr(torch.linalg, "solve_ex", failing_solve)
+    steps, z0 = 12, torch.zeros(2, 30, dtype=torch.float64)
+    _, info = broyden(g, z0, tol=1e-300, stop_mode="abs", max_iter=steps + 1, m=4)
+    monkeypatch.undo()
+    _, alone = broyden(g2, z0[1:], tol=1e-300, stop_mode="abs", max_iter=steps + 1, m=4)
+    restarted = _dense_broyden_residuals(g1, z0[:1], steps, 4, restart_at=5)
+    assert info.trace[0].tolist() == pytest.approx(restarted, rel=1e-8)
+    assert info.trace[0].tolist() != pytest.approx(_dense_broyden_residuals(g1, z0[:1], steps, 4), rel=1e-3)
+    assert info.trace[1].tolist() == pytest.approx(alone.trace[0].tolist(), rel=1e-8)
+
+
+def test_broyden_runs_inside_autocast_and_on_bfloat16():
+    # only g runs in low precision under autocast; the quasi-Newton algebra stays in z0's dtype
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(16, 16)
+    x = torch.randn(4, 16)
+    g = lambda z: torch.tanh(0.5 * lin(z)) + x  # noqa: E731
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        z, info = broyden(g, torch.zeros(4, 16), tol=1e-2, max_iter=30)
+    assert z.dtype == torch.float32 and info.converged.all()
+    with torch.no_grad():
+        z, info = broyden(lambda z: g(z.float()).bfloat16(), torch.zeros(4, 16, dtype=torch.bfloat16), tol=1e-2)
+    assert z.dtype == torch.bfloat16 and info.converged.all()
 
 
 @pytest.mark.parametrize("solver", [fixed_point, anderson, nesterov], ids=lambda s: s.__name__)

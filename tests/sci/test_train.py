@@ -135,8 +135,8 @@ def test_one_batched_solve_gives_the_gradient_of_one_solve_per_clip(synthetic, b
     """``--solve-batch`` (stage 2 as one solve over the batch) against the default (one solve per clip): each
     sample stops on its own in either, so the loss, the logged iterations and every weight's gradient agree (up to
     floating-point batching and the spectral norm's power step, taken once per solve), for the IFT and JFB
-    backward and with the Jacobian term (its Hutchinson probes drawn from the same seed: one draw of two samples
-    equals two draws of one)."""
+    backward and with the Jacobian term (its Hutchinson probes drawn from the same seed: on the CPU one draw of two
+    samples equals two draws of one when a sample's size is a multiple of 16, as here)."""
     from deq.core.training import StepContext, recipe_from, recipe_parser
     from deq.models.sci.train import SCIRecipe
 

@@ -11,13 +11,19 @@ by Sherman-Morrison-Woodbury):
 triangular part of ``S^H S``. With ``n`` equal to the number of steps taken this is exactly Broyden's method;
 once ``n = m`` the oldest pair is dropped (a sliding window). The compact form keeps that well defined: the
 product form ``-I + sum u_i v_i^H`` cannot drop its oldest pair (later pairs were built on it; doing so
-diverged on symmetric problems), and restarting it from ``-I`` instead costs iterations (measured in
-``benchmarks/core.py``). Memory: ``2 m`` copies of ``z`` plus ``m x m`` matrices, independent of ``max_iter``;
-per step one pass over ``S`` and ``Y`` for the new inner products and one for ``H r``.
+diverged on symmetric problems), and restarting it from ``-I`` instead costs iterations (docs/core.md). A
+sample whose ``m x m`` system is singular takes the plain step ``-H_0 r = r`` and restarts its window from
+``-I``; a near-singular one can take a huge step, which the tracker reports as divergence.
+
+The quasi-Newton algebra runs outside autocast, in ``z0``'s precision (the small system in at least float32),
+so the solver works inside ``torch.autocast`` with only ``g`` in low precision. Memory: ``2 m`` copies of ``z``
+plus ``m x m`` matrices, independent of ``max_iter`` (and three copies of ``z`` while the new inner products are
+formed); per step one pass over ``S`` and ``Y`` for the new inner products and one for ``H r``.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import torch
@@ -29,6 +35,11 @@ from deq.core.solvers._tracker import SolverInfo, Tracker, check_max_iter
 def _inner(a: Tensor, b: Tensor) -> Tensor:
     """``a^H b`` for stacks: ``a [B, n, d]``, ``b [B, d, k]`` -> ``[B, n, k]``."""
     return torch.bmm(a.conj(), b)
+
+
+def _exact(z: Tensor) -> contextlib.AbstractContextManager:
+    """Autocast off on ``z``'s device: the solver's own algebra stays in ``z``'s dtype."""
+    return torch.autocast(z.device.type, enabled=False)
 
 
 def broyden(
@@ -67,42 +78,44 @@ def broyden(
     age = torch.full((m,), -1, dtype=torch.long, device=z0.device)
     empty = torch.ones(b, m, dtype=torch.bool, device=z0.device)
 
+    solve_dtype = torch.promote_types(z0.dtype, torch.float32)  # LU needs float32 or wider
     z = z0.reshape(b, d)
-    fz = g(z0).reshape(b, d)
+    fz = g(z0).reshape(b, d).to(z.dtype)
     r = fz - z
     for k in range(max_iter):
         active = tracker.observe(z.reshape(z0.shape), fz.reshape(z0.shape))
         if not bool(active.any()) or k == max_iter - 1:
             break
-        # step = -H r = r - (S + Y) c with (S^H Y + L) c = S^H r
-        newer = age[:, None] > age[None, :]  # L: s_i^H s_j where pair i is newer than pair j
-        system = SY + torch.where(newer, SS, torch.zeros_like(SS)) + torch.diag_embed(empty.to(SS.dtype))
-        c, failed = torch.linalg.solve_ex(system, Sr)
-        bad = (failed != 0) | ~torch.isfinite(c).all(dim=(1, 2))
-        c = torch.where(bad[:, None, None], torch.zeros_like(c), c)  # a singular window: plain step -H_0 r
-        step = r - (torch.bmm(S.transpose(1, 2), c) + torch.bmm(Y.transpose(1, 2), c))[:, :, 0]
-        step = torch.where(active[:, None], step, torch.zeros_like(step))  # stopped samples stay put
-        z = z + step
-        fz = g(z.reshape(z0.shape)).reshape(b, d)
-        r_new = fz - z
-        y = torch.where(active[:, None], r_new - r, torch.zeros_like(r))
-        reset = active & bad  # a sample whose window was singular restarts from H_0 = -I
-        if bool(reset.any()):
-            S[reset] = 0
-            Y[reset] = 0
-            SY[reset] = 0
-            SS[reset] = 0
-            empty[reset] = True
-        slot = k % m  # the oldest pair once the window is full
-        S[:, slot] = step
-        Y[:, slot] = y
-        age[slot] = k
-        empty[:, slot] = ~active
-        new = _inner(S, torch.stack([y, step, r_new], dim=2))  # one pass over S: S^H y, S^H s, S^H r_new
-        SY[:, :, slot] = new[:, :, 0]
-        SY[:, slot, :] = _inner(Y, step[:, :, None])[:, :, 0].conj()  # s^H y_j = conj(y_j^H s)
-        SS[:, :, slot] = new[:, :, 1]
-        SS[:, slot, :] = new[:, :, 1].conj()
-        Sr = new[:, :, 2:]
-        r = r_new
+        with _exact(z):  # step = -H r = r - (S + Y) c with (S^H Y + L) c = S^H r
+            newer = age[:, None] > age[None, :]  # L: s_i^H s_j where pair i is newer than pair j
+            system = SY + torch.where(newer, SS, torch.zeros_like(SS)) + torch.diag_embed(empty.to(SS.dtype))
+            c, failed = torch.linalg.solve_ex(system.to(solve_dtype), Sr.to(solve_dtype))
+            bad = (failed != 0) | ~torch.isfinite(c).all(dim=(1, 2))
+            c = torch.where(bad[:, None, None], torch.zeros_like(c), c).to(S.dtype)  # singular: plain step -H_0 r
+            step = r - (torch.bmm(S.transpose(1, 2), c) + torch.bmm(Y.transpose(1, 2), c))[:, :, 0]
+            step = torch.where(active[:, None], step, torch.zeros_like(step))  # stopped samples stay put
+            z = z + step
+        fz = g(z.reshape(z0.shape)).reshape(b, d).to(z.dtype)
+        with _exact(z):
+            r_new = fz - z
+            y = torch.where(active[:, None], r_new - r, torch.zeros_like(r))
+            reset = active & bad  # a sample whose window was singular restarts from H_0 = -I
+            if bool(reset.any()):
+                S[reset] = 0
+                Y[reset] = 0
+                SY[reset] = 0
+                SS[reset] = 0
+                empty[reset] = True
+            slot = k % m  # the oldest pair once the window is full
+            S[:, slot] = step
+            Y[:, slot] = y
+            age[slot] = k
+            empty[:, slot] = ~active
+            new = _inner(S, torch.stack([y, step, r_new], dim=2))  # one pass over S: S^H y, S^H s, S^H r_new
+            SY[:, :, slot] = new[:, :, 0]
+            SY[:, slot, :] = _inner(Y, step[:, :, None])[:, :, 0].conj()  # s^H y_j = conj(y_j^H s)
+            SS[:, :, slot] = new[:, :, 1]
+            SS[:, slot, :] = new[:, :, 1].conj()
+            Sr = new[:, :, 2:]
+            r = r_new
     return tracker.finish()
