@@ -113,15 +113,16 @@ def test_broyden_singular_window_falls_back_to_plain_steps():
 def test_broyden_singular_system_restarts_only_that_sample(monkeypatch):
     # the solve of sample 0 is made to fail at step 5: it takes the plain step and restarts from H_0 = -I there
     # (as the dense reference restarted at step 5); sample 1 runs as it does alone
-    g1, exact1 = _linear_problem(1, 30, 0.95, torch.float64)
-    g2, exact2 = _linear_problem(1, 30, 0.95, torch.float64)
+    g1, _ = _linear_problem(1, 30, 0.95, torch.float64)
+    g2, _ = _linear_problem(1, 30, 0.95, torch.float64)
     g = lambda z: torch.cat([g1(z[:1]), g2(z[1:])])  # noqa: E731
-    real_solve, calls = torch.linalg.solve_ex, []
+    real_solve, calls = torch.linalg.solve_ex, 0
 
-    def failing_solve(a, b, **kw):
+    def failing_solve(a, b, **kw):  # the 6th solve is that of step 5
+        nonlocal calls
+        calls += 1
         x, info = real_solve(a, b, **kw)
-        calls.append(len(calls))
-        return x, (info + torch.tensor([1, 0], dtype=info.dtype)) if len(calls) == 6 else info
+        return x, (info + torch.tensor([1, 0], dtype=info.dtype)) if calls == 6 else info
 
     monkeypatch.setattr(torch.linalg, "solve_ex", failing_solve)
     steps, z0 = 12, torch.zeros(2, 30, dtype=torch.float64)
