@@ -179,11 +179,18 @@ THEIRS_TUNED_LAM = 1e-12
 
 
 def ours_step(
-    problem: Problem, solver: str, max_iter: int, b_max_iter: int, tol: float = FWD_TOL, recompute: bool = False
+    problem: Problem,
+    solver: str,
+    max_iter: int,
+    b_max_iter: int,
+    tol: float = FWD_TOL,
+    recompute: bool = False,
+    options: dict[str, Any] | None = None,
 ) -> Callable:
     """One training step with deq-core's DEQ: ``fn(backward) -> (z, iters_fwd, iters_bwd, evals_fwd)``;
-    ``recompute``: ``f(z*)`` is evaluated again in the backward pass instead of stored (``SolverConfig.recompute``)."""
-    opts = OURS_OPTIONS[solver]
+    ``recompute``: ``f(z*)`` is evaluated again in the backward pass instead of stored (``SolverConfig.recompute``);
+    ``options``: solver options instead of ``OURS_OPTIONS[solver]``."""
+    opts = OURS_OPTIONS[solver] if options is None else options
     deq = DEQ(
         problem.counted_f,
         solver=solver,
@@ -488,6 +495,10 @@ def main(argv: list[str] | None = None) -> int:
             extra = {}
             if solver == "anderson":
                 extra["TorchDEQ, default lam 1e-4"] = theirs_step(problem, solver, args.max_iter, args.max_iter, lam=None)
+            else:
+                extra[f"deq-core, window {args.max_iter} (every pair, as TorchDEQ)"] = ours_step(
+                    problem, solver, args.max_iter, args.max_iter, options={"m": args.max_iter}
+                )
             results.append((problem, solver, compare(steps, extra, problem, args.repeats)))
         z_star = results[-2][2]["deq-core"].z[:2]
         with torch.no_grad():
@@ -519,7 +530,8 @@ to the Gram diagonal, floored at 10 machine epsilons), TorchDEQ lam {THEIRS_TUNE
 "default lam"). Broyden: each library's default memory
 (deq-core a sliding window of the last 30 `(dz, dr)` pairs, `2 x 30` copies of `z`; TorchDEQ keeps every pair up to
 max_iter): a solve longer than 30 steps runs on fewer pairs in deq-core, which can cost evaluations and saves
-memory. "f evals" and "VJPs" are counted by
+memory; the row "window {args.max_iter}" is deq-core with TorchDEQ's policy (`m = max_iter`, one run, for the
+evaluation counts). "f evals" and "VJPs" are counted by
 an identity autograd function inside `f` (the same for both; TorchDEQ's f evals exclude the one it recomputes in
 backward); "solver iters" are what each library reports. Times are medians of {args.repeats} interleaved runs;
 "fwd" is the training-mode forward (solve + graph set-up); memory is the peak tensor memory of one

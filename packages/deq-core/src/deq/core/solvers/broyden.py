@@ -18,7 +18,8 @@ sample whose ``m x m`` system is singular takes the plain step ``-H_0 r = r`` an
 The quasi-Newton algebra runs outside autocast, in ``z0``'s precision (the small system in at least float32),
 so the solver works inside ``torch.autocast`` with only ``g`` in low precision. Memory: ``2 m`` copies of ``z``
 plus ``m x m`` matrices, independent of ``max_iter`` (and three copies of ``z`` while the new inner products are
-formed); per step one pass over ``S`` and ``Y`` for the new inner products and one for ``H r``.
+formed); per step one pass over the filled part of ``S`` and ``Y`` for the new inner products and one for ``H r``,
+so a solve shorter than ``m`` steps costs what full-memory Broyden costs.
 """
 
 from __future__ import annotations
@@ -86,13 +87,14 @@ def broyden(
         active = tracker.observe(z.reshape(z0.shape), fz.reshape(z0.shape))
         if not bool(active.any()) or k == max_iter - 1:
             break
+        n = min(k, m)  # slots filled so far (in order 0, 1, ..): the algebra runs on those only
         with _exact(z):  # step = -H r = r - (S + Y) c with (S^H Y + L) c = S^H r
-            newer = age[:, None] > age[None, :]  # L: s_i^H s_j where pair i is newer than pair j
-            system = SY + torch.where(newer, SS, torch.zeros_like(SS)) + torch.diag_embed(empty.to(SS.dtype))
-            c, failed = torch.linalg.solve_ex(system.to(solve_dtype), Sr.to(solve_dtype))
+            newer = age[:n, None] > age[None, :n]  # L: s_i^H s_j where pair i is newer than pair j
+            system = SY[:, :n, :n] + torch.where(newer, SS[:, :n, :n], 0) + torch.diag_embed(empty[:, :n].to(SS.dtype))
+            c, failed = torch.linalg.solve_ex(system.to(solve_dtype), Sr[:, :n].to(solve_dtype))
             bad = (failed != 0) | ~torch.isfinite(c).all(dim=(1, 2))
             c = torch.where(bad[:, None, None], torch.zeros_like(c), c).to(S.dtype)  # singular: plain step -H_0 r
-            step = r - (torch.bmm(S.transpose(1, 2), c) + torch.bmm(Y.transpose(1, 2), c))[:, :, 0]
+            step = r - (torch.bmm(S[:, :n].transpose(1, 2), c) + torch.bmm(Y[:, :n].transpose(1, 2), c))[:, :, 0]
             step = torch.where(active[:, None], step, torch.zeros_like(step))  # stopped samples stay put
             z = z + step
         fz = g(z.reshape(z0.shape)).reshape(b, d).to(z.dtype)
@@ -106,16 +108,16 @@ def broyden(
                 SY[reset] = 0
                 SS[reset] = 0
                 empty[reset] = True
-            slot = k % m  # the oldest pair once the window is full
+            slot, n = k % m, min(k + 1, m)  # the oldest pair's slot once the window is full
             S[:, slot] = step
             Y[:, slot] = y
             age[slot] = k
             empty[:, slot] = ~active
-            new = _inner(S, torch.stack([y, step, r_new], dim=2))  # one pass over S: S^H y, S^H s, S^H r_new
-            SY[:, :, slot] = new[:, :, 0]
-            SY[:, slot, :] = _inner(Y, step[:, :, None])[:, :, 0].conj()  # s^H y_j = conj(y_j^H s)
-            SS[:, :, slot] = new[:, :, 1]
-            SS[:, slot, :] = new[:, :, 1].conj()
-            Sr = new[:, :, 2:]
+            new = _inner(S[:, :n], torch.stack([y, step, r_new], dim=2))  # one pass: S^H y, S^H s, S^H r_new
+            SY[:, :n, slot] = new[:, :, 0]
+            SY[:, slot, :n] = _inner(Y[:, :n], step[:, :, None])[:, :, 0].conj()  # s^H y_j = conj(y_j^H s)
+            SS[:, :n, slot] = new[:, :, 1]
+            SS[:, slot, :n] = new[:, :, 1].conj()
+            Sr[:, :n] = new[:, :, 2:]
             r = r_new
     return tracker.finish()
