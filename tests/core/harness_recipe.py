@@ -16,17 +16,19 @@ from deq.core.training import Recipe, StepContext, main_for
 
 
 class TinyDEQ(nn.Module):
-    """``z* = tanh(W z* + U x)`` (``z`` of size ``width``, ``x`` of size 6) with a readout ``V z*``, float64."""
+    """``z* = act(W z* + U x)`` (``z`` of size ``width``, ``x`` of size 6, ``act`` tanh or sin) with a readout
+    ``V z*``, float64."""
 
-    def __init__(self, width: int = 6) -> None:
+    def __init__(self, width: int = 6, act: str = "tanh") -> None:
         super().__init__()
+        self.act = getattr(torch, act)
         self.W = nn.Parameter(0.3 * torch.randn(width, width, dtype=torch.float64) / width**0.5)
         self.U = nn.Parameter(torch.randn(width, 6, dtype=torch.float64) / 6**0.5)
         self.V = nn.Parameter(torch.randn(6, width, dtype=torch.float64) / width**0.5)
         self.deq = DEQ(self.step, tol=1e-10, max_iter=100, backward_tol=1e-10)
 
     def step(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(z @ self.W.T + x @ self.U.T)
+        return self.act(z @ self.W.T + x @ self.U.T)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z0 = x.new_zeros(x.shape[0], self.W.shape[0])
@@ -43,17 +45,18 @@ def item(i: int) -> tuple[torch.Tensor, torch.Tensor]:
 class TinyRecipe(Recipe):
     name = "tiny"
     defaults = {"steps": 12, "batch": 4, "lr": 1e-2}
-    architecture = ("width",)
+    architecture = ("width", "act")
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--sleep", type=float, default=0.0, help="seconds to sleep per step (kill tests)")
         parser.add_argument("--noise", type=float, default=0.0, help="input noise drawn from the step generator")
         parser.add_argument("--width", type=int, default=6, help="size of the state z")
+        parser.add_argument("--act", choices=("tanh", "sin"), default="tanh", help="activation of the map")
 
     def build(self) -> tuple[nn.Module, str, str, dict[str, Any]]:
-        width = self.options["width"]
-        return TinyDEQ(width), "model", "tiny", {"width": width}
+        width, act = self.options["width"], self.options["act"]
+        return TinyDEQ(width, act), "model", "tiny", {"width": width, "act": act}
 
     def step(self, model: nn.Module, ctx: StepContext) -> dict[str, float]:
         time.sleep(self.options["sleep"])

@@ -137,20 +137,36 @@ def test_budget_stops_with_a_checkpoint_and_init_starts_a_new_phase(tmp_path):
 
 
 def test_init_takes_the_architecture_flags_from_the_file_unless_given(tmp_path, capsys):
-    _fit(tmp_path, "--steps", "2", "--width", "4", "--out", str(tmp_path / "a"), "--no-progress")
+    _fit(tmp_path, "--steps", "2", "--width", "4", "--act", "sin", "--out", str(tmp_path / "a"), "--no-progress")
     first = read_weights(tmp_path / "a" / "weights.pt")
     init = ("--init", str(tmp_path / "a" / "weights.pt"))
     _fit(tmp_path, "--steps", "1", "--lr", "0", *init, "--out", str(tmp_path / "b"), "--no-progress")  # no --width
-    assert "architecture flags taken from the file: {'width': 4}" in capsys.readouterr().out
+    assert "architecture flags taken from the file: {'width': 4, 'act': 'sin'}" in capsys.readouterr().out
     second = read_weights(tmp_path / "b" / "weights.pt")
-    assert second["config"] == {"width": 4} and second["provenance"]["options"]["width"] == 4
+    assert second["config"] == {"width": 4, "act": "sin"} and second["provenance"]["options"]["width"] == 4
     summary = provenance_summary(second["provenance"])  # this phase, then the one it started from
     assert summary.index("--steps 1 --lr 0") < summary.index(f"started from {init[1]}") < summary.index("--steps 2 --width 4")
     assert summary.endswith("(2 steps)")
     assert all(torch.equal(first["state_dict"][k], second["state_dict"][k]) for k in first["state_dict"])
-    with pytest.raises(DeqError, match=r"does not fit.*holds model 'tiny' with config \{'width': 4\}.*\{'width': 6\}"):
+    with pytest.raises(
+        DeqError, match=r"does not fit.*holds model 'tiny' with config \{'width': 4, 'act': 'sin'\}.*\{'width': 6"
+    ):
         _fit(tmp_path, "--steps", "1", *init, "--width", "6", "--out", str(tmp_path / "c"), "--no-progress")
-    assert "taken from the file" not in capsys.readouterr().out  # an explicit flag is not reported as inherited
+    inherited = [line for line in capsys.readouterr().out.splitlines() if "taken from the file" in line]
+    assert inherited == [f"--init {init[1]}: architecture flags taken from the file: {{'act': 'sin'}}"]  # not --width
+
+
+def test_an_inherited_value_this_version_does_not_offer_stops_the_command_unless_the_flag_is_given(tmp_path):
+    _fit(tmp_path, "--steps", "1", "--act", "sin", "--out", str(tmp_path / "a"), "--no-progress")
+    blob = read_weights(tmp_path / "a" / "weights.pt")
+    blob["provenance"]["options"]["act"] = "relu"  # as written by a version that offered --act relu
+    save_atomic(blob, tmp_path / "old.pt")
+    init = ("--init", str(tmp_path / "old.pt"))
+    with pytest.raises(DeqError, match=r"--init .*old.pt: the file was trained with --act 'relu'.*give --act explicitly"):
+        _fit(tmp_path, "--steps", "1", *init, "--out", str(tmp_path / "b"), "--no-progress")
+    assert not (tmp_path / "b").exists()  # refused before anything was written
+    _fit(tmp_path, "--steps", "1", "--lr", "0", *init, "--act", "sin", "--out", str(tmp_path / "c"), "--no-progress")
+    assert read_weights(tmp_path / "c" / "weights.pt")["config"] == {"width": 6, "act": "sin"}
 
 
 def test_explicit_flags_are_told_apart_from_defaults_even_for_append_actions():
