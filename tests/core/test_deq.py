@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import warnings
+import weakref
 
 import pytest
 import torch
@@ -70,6 +72,24 @@ def test_gradients_reach_parameters_and_inputs_through_backward():
     assert f.W.grad is not None and f.W.grad.abs().sum() > 0
     assert f.U.grad is not None and f.U.grad.abs().sum() > 0
     assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("recompute", [False, True])
+@pytest.mark.parametrize("backward", ["ift", "neumann"])
+@pytest.mark.parametrize("run_backward", [True, False])
+def test_a_training_step_leaves_nothing_alive_once_its_tensors_are_dropped(recompute, backward, run_backward):
+    # the backward used to be a hook on f(z*) closing over f(z*) itself: a cycle through autograd's C++ graph that
+    # Python's collector cannot free, so every step leaked its equilibrium, its graph and its SolverInfo
+    f = TanhMap(8)
+    x = torch.randn(2, 8, dtype=torch.float64, requires_grad=True)
+    z, info = DEQ(f, tol=1e-10, backward=backward, recompute=recompute)(torch.zeros_like(x), x)
+    if run_backward:
+        z.sum().backward()
+        assert f.W.grad is not None and f.W.grad.abs().sum() > 0
+    alive = [weakref.ref(info), weakref.ref(z)]
+    del z, info
+    gc.collect()
+    assert [r() for r in alive] == [None, None]
 
 
 def test_neumann_converges_to_ift_as_terms_grow():

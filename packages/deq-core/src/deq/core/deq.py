@@ -123,8 +123,7 @@ class DEQ(nn.Module):
             replay, z_out = None, self.f(z_leaf, *inputs)
         if not _depends_on_other_leaves(z_out, z_leaf):
             return z_star, info
-        z_out.register_hook(self._make_hook(z_leaf, z_out, info, inputs, replay))
-        return z_out, info
+        return _Implicit.apply(z_out, self._make_adjoint(z_leaf, z_out, info, inputs, replay)), info
 
     def _warn_unconverged(self, which: str, info: SolverInfo, max_iter: int) -> None:
         if not self.config.warn_unconverged or not bool(info.unconverged.any()):
@@ -139,10 +138,11 @@ class DEQ(nn.Module):
             stacklevel=3,
         )
 
-    def _make_hook(
+    def _make_adjoint(
         self, z_leaf: Tensor, z_out: Tensor, info: SolverInfo, inputs: tuple[Any, ...], replay: _Replay | None
     ) -> Callable[[Tensor], Tensor]:
-        inside = [False]  # the vjps below run back through z_out and would re-enter this hook
+        """``g -> a``: the gradient ``g`` reaching ``z_out = f(z*, *inputs)`` replaced by the adjoint ``a`` (IFT) or
+        the Neumann sum, which autograd then propagates through ``z_out``'s graph to the parameters and inputs."""
         c = self.config
 
         def adjoint(grad: Tensor) -> Tensor:
@@ -173,16 +173,25 @@ class DEQ(nn.Module):
             self._warn_unconverged("IFT backward", info.backward, c.backward_max_iter)
             return a
 
-        def hook(grad: Tensor) -> Tensor:
-            if inside[0]:
-                return grad
-            inside[0] = True
-            try:
-                return adjoint(grad)
-            finally:
-                inside[0] = False
+        return adjoint
 
-        return hook
+
+class _Implicit(torch.autograd.Function):
+    """The identity on ``z_out = f(z*, *inputs)`` whose backward replaces the incoming gradient by ``adjoint(g)``.
+
+    A node of its own, downstream of ``z_out``, rather than a hook on ``z_out``: a hook closing over the tensor
+    it is registered on (the adjoint needs ``z_out``'s graph) is a reference cycle through autograd's C++ graph
+    that Python's collector cannot free, so every training step leaked its equilibrium, its graph and its
+    ``SolverInfo``. This node is freed with the graph."""
+
+    @staticmethod
+    def forward(ctx: Any, z_out: Tensor, adjoint: Callable[[Tensor], Tensor]) -> Tensor:
+        ctx.adjoint = adjoint
+        return z_out.clone()
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        return ctx.adjoint(grad), None
 
 
 class _Replay:
