@@ -9,7 +9,7 @@ sample), validates on held-out data, and adds its own command-line flags. :func:
 * **Distributed**: started by ``torchrun`` (``WORLD_SIZE``/``RANK``/``LOCAL_RANK``), one process per device,
   gloo on CPU, nccl on CUDA. Every rank starts from rank 0's weights, and after each step's backward the
   gradients are averaged over ranks with one flattened all-reduce — which works for any forward path
-  (implicit-backward hooks, several solves per step), where DDP's wrapper needs exactly one forward per step.
+  (implicit-backward nodes, several solves per step), where DDP's wrapper needs exactly one forward per step.
 * **Data order**: before step ``s`` on rank ``r`` the global RNG is seeded from ``(seed, s, r)`` and the step
   gets a generator seeded the same way; recipes draw items ``(s * world + r) * b + i`` (:meth:`StepContext.items`)
   of datasets whose item ``i`` is a deterministic function of ``i`` (:class:`~deq.core.images.PatchDataset`).
