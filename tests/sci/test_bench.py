@@ -51,9 +51,34 @@ def test_heldout_scores_every_method_on_held_out_clips_of_both_compression_ratio
     table = bench.heldout({"gap-tv 1": GapTV(n_iter=1), "gap-tv 20": GapTV(n_iter=20)}, clips)
     rows = {line.split("|")[1].strip(): [float(c) for c in line.split("|")[2:-1]] for line in table.splitlines()[2:]}
     assert set(rows) == {"gap-tv 1", "gap-tv 20"}
-    for psnr8, ssim8, _, psnr14, ssim14, _ in rows.values():
+    for psnr8, ssim8, motion8, _, psnr14, ssim14, motion14, _ in rows.values():
         assert 5 < psnr8 < 60 and 5 < psnr14 < 60 and 0 < ssim8 <= 1 and 0 < ssim14 <= 1
+        assert 0 <= motion8 < 2 and 0 <= motion14 < 2
     assert rows["gap-tv 20"][0] > rows["gap-tv 1"][0]  # more GAP-TV iterations reconstruct better
+    assert rows["gap-tv 20"][2] > rows["gap-tv 1"][2]  # and recover more motion (one step from x0 has none)
+
+
+class _Known:
+    """A stand-in reconstruction of the clips in the order ``heldout`` visits them: the ground truth, or its mean over
+    frames (all motion lost)."""
+
+    def __init__(self, clips: bench.Clips, static: bool):
+        self.truth = iter([video for pairs in clips.values() for video, _ in pairs])
+        self.static = static
+
+    def reconstruct(self, y, op):
+        video = next(self.truth)[None]
+        assert video.shape[-3:] == op.in_shape[-3:]
+        return video.mean(dim=-3, keepdim=True).expand_as(video) if self.static else video
+
+
+def test_heldout_motion_is_the_spread_recovered_over_the_truth_s(shared_data):
+    images = shared_data("natural/DnCNN_Train400")
+    clips = bench.heldout_clips(str(images.parents[1]), clips=2, size=32)
+    table = bench.heldout({"truth": _Known(clips, False), "static": _Known(clips, True)}, clips)
+    rows = {line.split("|")[1].strip(): [float(c) for c in line.split("|")[2:-1]] for line in table.splitlines()[2:]}
+    assert rows["truth"][2] == rows["truth"][6] == 1.0
+    assert rows["static"][2] == rows["static"][6] == 0.0
 
 
 def test_extra_degap_rows_are_named_by_their_denoiser_and_compared_with_the_matching_paper_row():
