@@ -3,6 +3,8 @@ PnP-GAP of the same run."""
 
 from __future__ import annotations
 
+import pytest
+
 from deq.models.sci import bench
 from deq.models.sci.bench import timing
 
@@ -22,25 +24,29 @@ def test_timing_averages_the_two_scenes_and_gives_the_speed_up_over_the_publishe
     assert "not run" in without and "| - |" in without
 
 
-def test_the_fast_preset_is_the_last_setting_of_the_grid_it_was_chosen_from():
-    warm, autocast, tol, iters = bench.FAST_GRID[-1]
-    assert bench.FAST_DEGAP == {"warm_start": warm, "solver": {"forward_autocast": autocast, "tol": tol, "eval_max_iter": iters}}
+@pytest.mark.parametrize("preset, grid", [(bench.FAST_DEGAP, bench.FAST_GRID), (bench.DERNN_START, bench.RNN_GRID)])
+def test_each_inference_preset_is_the_last_setting_of_the_grid_it_was_chosen_from(preset, grid):
+    solver = preset["solver"]
+    assert (preset["warm_start"], solver.get("forward_autocast"), solver["tol"], solver["eval_max_iter"]) == grid[-1]
+    assert set(preset) == {"warm_start", "solver"} and set(solver) <= {"forward_autocast", "tol", "eval_max_iter"}
 
 
-def test_the_fast_row_is_named_from_the_preset():
+def test_the_preset_rows_are_named_from_the_presets():
     assert bench.FAST_LABEL == "de-gap (fast: GAP-TV start 30, bfloat16 solve, tol 0.005, <= 10 iterations)"
+    assert bench.RNN_LABEL == "de-rnn (GAP-TV start 50, float32 solve, tol 0.001, <= 30 iterations)"
     other = {"warm_start": 20, "solver": {"tol": 3e-3, "eval_max_iter": 60}}
     assert bench.fast_label(other) == "de-gap (fast: GAP-TV start 20, float32 solve, tol 0.003, <= 60 iterations)"
 
 
-def test_fast_settings_scores_each_setting_on_held_out_clips(shared_data, monkeypatch):
+def test_fast_settings_scores_each_setting_on_held_out_clips(shared_data):
     images = shared_data("natural/DnCNN_Train400")
-    monkeypatch.setattr(bench, "FAST_GRID", ((0, None, 1e-3, 3), (5, "bfloat16", 5e-3, 3)))
-    table = bench.fast_settings(None, bench.heldout_clips(str(images.parents[1]), clips=1, size=32))
-    rows = [[c.strip() for c in line.split("|")[1:-1]] for line in table.splitlines()[2:]]
-    assert [r[:4] for r in rows] == [["x^(0)", "float32", "0.001", "3"], ["GAP-TV 5", "bfloat16", "0.005", "3"]]
-    for r in rows:
-        assert 5 < float(r[4]) < 60 and 1 <= float(r[5]) <= 3 and 5 < float(r[6]) < 60 and 1 <= float(r[7]) <= 3
+    clips = bench.heldout_clips(str(images.parents[1]), clips=1, size=32)
+    grid = ((0, None, 1e-3, 3), (5, "bfloat16", 5e-3, 3))
+    for table in (bench.fast_settings(clips, None, "de-gap", grid), bench.fast_settings(clips, None, "de-rnn", grid)):
+        rows = [[c.strip() for c in line.split("|")[1:-1]] for line in table.splitlines()[2:]]
+        assert [r[:4] for r in rows] == [["x^(0)", "float32", "0.001", "3"], ["GAP-TV 5", "bfloat16", "0.005", "3"]]
+        for r in rows:
+            assert 5 < float(r[4]) < 60 and 1 <= float(r[5]) <= 3 and 5 < float(r[6]) < 60 and 1 <= float(r[7]) <= 3
 
 
 def test_heldout_scores_every_method_on_held_out_clips_of_both_compression_ratios(shared_data):

@@ -14,6 +14,7 @@ from deq.core.cli import main as deq_main
 from deq.core.errors import WeightsError
 from deq.models.sci import cli as sci_cli
 from deq.models.sci.cli import sci_models
+from deq.models.sci.models import FAST_PRESETS
 
 
 def test_components_are_registered():
@@ -79,10 +80,11 @@ def test_reconstruct_errors_are_one_line(tmp_path, capsys):
     # --max-iter is the equilibrium solver's only: GAP-TV's iterations are its own option
     _fails(capsys, base + mask + ["--max-iter", "10"], r"model 'gap-tv': .*'max_iter'; it takes n_iter, ")
     _fails(capsys, base + mask + ["--weights", str(tmp_path / "broken.pt")], "gap-tv has no learned weights")
-    _fails(capsys, base + mask + ["--fast"], "--fast applies to de-gap, not gap-tv")
+    _fails(capsys, base + mask + ["--fast"], "--fast applies to de-gap and de-rnn, not gap-tv")
 
 
-def test_reconstruct_fast_de_gap_uses_the_fast_settings(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("method", ["de-gap", "de-rnn"])
+def test_reconstruct_fast_uses_the_method_s_preset(tmp_path, capsys, monkeypatch, method):
     _write_case(tmp_path)
     built = {}
     real = sci_cli.build_model
@@ -93,11 +95,12 @@ def test_reconstruct_fast_de_gap_uses_the_fast_settings(tmp_path, capsys, monkey
 
     monkeypatch.setattr(sci_cli, "build_model", spy)
     argv = ["reconstruct", "sci", "--input", str(tmp_path / "meas.mat"), "--mask", str(tmp_path / "mask.mat")]
-    argv += ["--output", str(tmp_path / "out"), "--method", "de-gap", "--fast", "--max-iter", "7"]
+    argv += ["--output", str(tmp_path / "out"), "--method", method, "--fast", "--max-iter", "7"]
     assert deq_main(argv) == 0 and "PSNR" in capsys.readouterr().out
-    model = built["model"]
+    model, preset = built["model"], FAST_PRESETS[method]
     config = model.solver_config
-    assert model.warm_start == 30 and (config.forward_autocast, config.tol, config.eval_max_iter) == ("bfloat16", 5e-3, 7)
+    assert model.warm_start == preset["warm_start"] and config.max_iter == config.eval_max_iter == 7
+    assert (config.forward_autocast, config.tol) == (preset["solver"].get("forward_autocast"), preset["solver"]["tol"])
 
 
 def test_demo_with_weights_that_do_not_load_fails(tmp_path, capsys):

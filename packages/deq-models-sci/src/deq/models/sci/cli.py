@@ -23,7 +23,7 @@ import torch
 from deq.core.cli import parse_options
 from deq.core.errors import WeightsError
 from deq.core.registry import components, create, get
-from deq.models.sci.models import FAST_DEGAP, describe_fast_settings
+from deq.models.sci.models import DERNN_START, FAST_PRESETS, describe_fast_settings
 
 #: the distribution whose registered models are the SCI methods
 DISTRIBUTION = "deq-models-sci"
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         "--fast",
         action="store_true",
         help=f"de-gap: the fast inference settings FAST_DEGAP ({describe_fast_settings()}; about 4x faster on a CPU "
-        "with AVX512-BF16, see docs/sci.md)",
+        f"with AVX512-BF16, see docs/sci.md); de-rnn: DERNN_START ({describe_fast_settings(DERNN_START)})",
     )
     parser.add_argument("--scale", type=float, default=None, help="intensity unit of the data (default: automatic)")
     parser.add_argument("--frames", type=int, default=None, help="expected B (frames per snapshot); checked against the mask")
@@ -132,9 +132,10 @@ def main(argv: list[str] | None = None) -> int:
 
     options = parse_options(args.opt)
     if args.fast:
-        if args.method != "de-gap":
-            raise ValueError(f"--fast applies to de-gap, not {args.method}")
-        options = {**FAST_DEGAP, **options, "solver": {**FAST_DEGAP["solver"], **options.get("solver", {})}}
+        if args.method not in FAST_PRESETS:
+            raise ValueError(f"--fast applies to {' and '.join(FAST_PRESETS)}, not {args.method}")
+        preset = FAST_PRESETS[args.method]
+        options = {**preset, **options, "solver": {**preset["solver"], **options.get("solver", {})}}
     if args.max_iter is not None:
         options["max_iter"] = args.max_iter
     if args.denoiser_weights is not None:
