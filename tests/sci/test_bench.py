@@ -31,9 +31,17 @@ def test_each_inference_preset_is_the_last_setting_of_the_grid_it_was_chosen_fro
     assert set(preset) == {"warm_start", "solver"} and set(solver) <= {"forward_autocast", "tol", "eval_max_iter"}
 
 
+def test_the_accelerated_preset_is_a_setting_of_its_grid():
+    # chosen from ACCEL_GRID by the sci-fast rule (docs/benchmarks.md, sci-accelerated): its third row
+    preset, solver = bench.ACCEL_DEGAP, bench.ACCEL_DEGAP["solver"]
+    setting = (preset["warm_start"], solver.get("forward_autocast"), solver["tol"], solver["eval_max_iter"])
+    assert preset["accelerate"] is True and setting == bench.ACCEL_GRID[2]
+
+
 def test_the_preset_rows_are_named_from_the_presets():
     assert bench.FAST_LABEL == "de-gap (fast: GAP-TV start 30, bfloat16 solve, tol 0.005, <= 10 iterations)"
     assert bench.RNN_LABEL == "de-rnn (GAP-TV start 50, float32 solve, tol 0.001, <= 30 iterations)"
+    assert bench.ACCEL_LABEL == "de-gap (accelerated GAP state, GAP-TV start 50, float32 solve, tol 0.001, <= 30 iterations)"
     other = {"warm_start": 20, "solver": {"tol": 3e-3, "eval_max_iter": 60}}
     assert bench.fast_label(other) == "de-gap (fast: GAP-TV start 20, float32 solve, tol 0.003, <= 60 iterations)"
 
@@ -42,11 +50,15 @@ def test_fast_settings_scores_each_setting_on_held_out_clips(shared_data):
     images = shared_data("natural/DnCNN_Train400")
     clips = bench.heldout_clips(str(images.parents[1]), clips=1, size=32)
     grid = ((0, None, 1e-3, 3), (5, "bfloat16", 5e-3, 3))
-    for table in (bench.fast_settings(clips, None, "de-gap", grid), bench.fast_settings(clips, None, "de-rnn", grid)):
+    tables = [bench.fast_settings(clips, None, name, grid) for name in ("de-gap", "de-rnn")]
+    tables.append(bench.fast_settings(clips, None, "de-gap", grid, accelerate=True))
+    for table in tables:
         rows = [[c.strip() for c in line.split("|")[1:-1]] for line in table.splitlines()[2:]]
         assert [r[:4] for r in rows] == [["x^(0)", "float32", "0.001", "3"], ["GAP-TV 5", "bfloat16", "0.005", "3"]]
-        for r in rows:
-            assert 5 < float(r[4]) < 60 and 1 <= float(r[5]) <= 3 and 5 < float(r[6]) < 60 and 1 <= float(r[7]) <= 3
+        for r in rows:  # per B: PSNR, applications of the map, motion recovered
+            assert 5 < float(r[4]) < 60 and 1 <= float(r[5]) <= 3 and 0 <= float(r[6]) < 2
+            assert 5 < float(r[7]) < 60 and 1 <= float(r[8]) <= 3 and 0 <= float(r[9]) < 2
+    assert tables[0] != tables[2]  # the accelerated state is another map
 
 
 def test_heldout_scores_every_method_on_held_out_clips_of_both_compression_ratios(shared_data):
@@ -62,6 +74,9 @@ def test_heldout_scores_every_method_on_held_out_clips_of_both_compression_ratio
         assert 0 <= motion8 < 2 and 0 <= motion14 < 2
     assert rows["gap-tv 20"][0] > rows["gap-tv 1"][0]  # more GAP-TV iterations reconstruct better
     assert rows["gap-tv 20"][2] > rows["gap-tv 1"][2]  # and recover more motion (one step from x0 has none)
+    video = clips[8][0][0]
+    with pytest.raises(ValueError, match="static"):
+        bench.motion_recovered(video, video.mean(dim=-3, keepdim=True).expand_as(video))
 
 
 class _Known:

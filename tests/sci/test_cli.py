@@ -103,6 +103,27 @@ def test_reconstruct_fast_uses_the_method_s_preset(tmp_path, capsys, monkeypatch
     assert (config.forward_autocast, config.tol) == (preset["solver"].get("forward_autocast"), preset["solver"]["tol"])
 
 
+def test_reconstruct_accelerated_uses_the_accelerated_preset(tmp_path, capsys, monkeypatch):
+    from deq.models.sci.models import ACCEL_DEGAP
+
+    _write_case(tmp_path)
+    built = {}
+    real = sci_cli.build_model
+
+    def spy(name, weights=None, **options):
+        built["model"] = real(name, weights, **options)
+        return built["model"]
+
+    monkeypatch.setattr(sci_cli, "build_model", spy)
+    argv = ["reconstruct", "sci", "--input", str(tmp_path / "meas.mat"), "--mask", str(tmp_path / "mask.mat")]
+    argv += ["--output", str(tmp_path / "out"), "--accelerated", "--max-iter", "5"]
+    assert deq_main(argv) == 0 and "PSNR" in capsys.readouterr().out
+    model = built["model"]
+    assert model.accelerate and model.warm_start == ACCEL_DEGAP["warm_start"] and model.solver_config.eval_max_iter == 5
+    _fails(capsys, [*argv, "--fast"], "give one")
+    _fails(capsys, [*argv, "--method", "de-rnn"], "--accelerated applies to de-gap")
+
+
 def test_demo_with_weights_that_do_not_load_fails(tmp_path, capsys):
     (tmp_path / "broken.pt").write_bytes(b"not a weight file")
     argv = ["demo", "sci", "--output", str(tmp_path / "demo"), "--size", "32", "--weights", str(tmp_path / "broken.pt")]

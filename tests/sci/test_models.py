@@ -177,3 +177,62 @@ def test_a_measurement_with_nan_or_inf_is_refused(name):
     model = create("model", name, **({"n_iter": 2} if name == "gap-tv" else {"denoiser_options": {"depth": 2, "width": 4}}))
     with pytest.raises(ValueError, match="1 NaN/Inf value"):
         model.reconstruct(y, CACTI(op.mask[0, 0].float()))
+
+
+class _Shrink(nn.Module):  # D(v) = a v: the accelerated map's fixed point has a closed form
+    def __init__(self, a: float) -> None:
+        super().__init__()
+        self.a = a
+
+    def forward(self, v):
+        return self.a * v
+
+
+@pytest.mark.parametrize("a", [0.5, 0.9])
+def test_accelerated_degap_fits_the_data_where_the_paper_map_does_not(a):
+    # with D = a I (a < 1) the fixed point of (8')-(9) solves Phi x = y with x in the range of Phi^T: the minimum-norm
+    # solution Phi^T (Phi Phi^T)^{-1} y; the paper's map (14-15) stops at x = a GAP(x), which does not fit y
+    video, op, y = _problem()
+    cfg = {"tol": 1e-12, "max_iter": 200}
+    x, info = DEGAP(_Shrink(a), cfg, accelerate=True)(y, op)
+    assert bool(info.converged.all()) and x.shape == video.shape
+    assert torch.allclose(x, op.project(torch.zeros_like(video), y), atol=1e-9)
+    assert float((op(x) - y).norm() / y.norm()) < 1e-9
+    plain, _ = DEGAP(_Shrink(a), cfg)(y, op)
+    assert float((op(plain) - y).norm() / y.norm()) > 0.05
+
+
+class _Blur(nn.Module):  # a learnable linear smoother (norm < 1): the accelerated fixed point exists
+    def __init__(self) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        k = torch.full((1, 1, 1, 3, 3), 0.05, dtype=torch.float64) + 0.02 * torch.rand(
+            1, 1, 1, 3, 3, generator=g, dtype=torch.float64
+        )
+        k[..., 1, 1] = 0.5
+        self.kernel = nn.Parameter(k)
+
+    def forward(self, v):
+        return torch.nn.functional.conv3d(v, self.kernel, padding=(0, 1, 1))
+
+
+def test_accelerated_degap_implicit_gradient_matches_unrolled_autograd_and_takes_video_starts():
+    # a fixed point of (8')-(9) needs a denoiser whose range meets {Phi x = y}: a random CNN need not have one
+    # (its solve stalls), a linear smoother does
+    video, op, y = _problem()
+    cfg = {"tol": 1e-10, "max_iter": 100, "backward_tol": 1e-10, "backward_max_iter": 100}
+    model = DEGAP(_Blur(), cfg, accelerate=True)
+    x, info = model(y, op)
+    assert bool(info.converged.all()) and x.shape == video.shape
+    (x - video).pow(2).sum().backward()
+    g_ift = [p.grad.clone() for p in model.map.parameters()]
+    model.zero_grad()
+    x_unrolled = model.iterate(y, op, 150)
+    (x_unrolled - video).pow(2).sum().backward()
+    assert torch.allclose(x, x_unrolled, atol=1e-8)
+    for a, b in zip(g_ift, [p.grad for p in model.map.parameters()]):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-8)
+    with torch.no_grad():  # a video start (packed with the accumulator y) reaches the same fixed point
+        assert torch.allclose(model(y, op, x0=torch.zeros_like(video))[0], x, atol=1e-8)
+    with pytest.raises(ValueError, match="Theorem 2 does not apply"):
+        model.lipschitz_at(x.detach(), y, op)

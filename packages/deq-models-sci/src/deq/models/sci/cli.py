@@ -23,7 +23,7 @@ import torch
 from deq.core.cli import parse_options
 from deq.core.errors import WeightsError
 from deq.core.registry import components, create, get
-from deq.models.sci.models import DERNN_START, FAST_PRESETS, describe_fast_settings
+from deq.models.sci.models import ACCEL_DEGAP, DERNN_START, FAST_PRESETS, describe_fast_settings
 
 #: the distribution whose registered models are the SCI methods
 DISTRIBUTION = "deq-models-sci"
@@ -120,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"de-gap: the fast inference settings FAST_DEGAP ({describe_fast_settings()}; about 4x faster on a CPU "
         f"with AVX512-BF16, see docs/sci.md); de-rnn: DERNN_START ({describe_fast_settings(DERNN_START)})",
     )
+    parser.add_argument(
+        "--accelerated",
+        action="store_true",
+        help=f"de-gap: the same weights in the accelerated GAP state, ACCEL_DEGAP ({describe_fast_settings(ACCEL_DEGAP)}): "
+        "a fixed point that fits the data and keeps more of the motion (docs/sci.md)",
+    )
     parser.add_argument("--scale", type=float, default=None, help="intensity unit of the data (default: automatic)")
     parser.add_argument("--frames", type=int, default=None, help="expected B (frames per snapshot); checked against the mask")
     args = parser.parse_args(argv)
@@ -131,10 +137,14 @@ def main(argv: list[str] | None = None) -> int:
     from deq.operators.sci import CACTI
 
     options = parse_options(args.opt)
-    if args.fast:
-        if args.method not in FAST_PRESETS:
+    if args.fast and args.accelerated:
+        raise ValueError("--fast and --accelerated are two presets of de-gap's inference: give one")
+    if args.fast or args.accelerated:
+        if args.accelerated and args.method != "de-gap":
+            raise ValueError(f"--accelerated applies to de-gap, not {args.method}")
+        if args.fast and args.method not in FAST_PRESETS:
             raise ValueError(f"--fast applies to {' and '.join(FAST_PRESETS)}, not {args.method}")
-        preset = FAST_PRESETS[args.method]
+        preset = ACCEL_DEGAP if args.accelerated else FAST_PRESETS[args.method]
         options = {**preset, **options, "solver": {**preset["solver"], **options.get("solver", {})}}
     if args.max_iter is not None:
         options["max_iter"] = args.max_iter

@@ -1,4 +1,4 @@
-"""DE-GAP: the deep equilibrium GAP network of Zhao, Zheng & Yuan (eq. 14-26).
+"""DE-GAP: the deep equilibrium GAP network of Zhao, Zheng & Yuan (eq. 14-26), and its accelerated-GAP variant.
 
 The iteration map fuses the GAP projection (8) with a learned denoiser ``D_theta`` (eq. 14-15):
 
@@ -10,17 +10,24 @@ acceleration (eq. 16-17) and trained end to end with the implicit-function-theor
 iterations, so training memory does not depend on the number of iterations. ``iterate`` runs the same map
 for a fixed number of stages with a full graph (the unrolled baseline of the paper's memory and stability
 comparisons).
+
+``DEGAP(..., accelerate=True)`` solves for the fixed point of the accelerated GAP (8') instead
+(:class:`AcceleratedGAPDenoiseMap`): the map's state carries the accumulated measurement, so every fixed point fits
+the data exactly. Not the paper's DE-GAP; docs/sci.md ("What limits DE-GAP at its equilibrium") says why and what
+it measures.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from deq.core.model import EquilibriumModel
 from deq.core.operator import LinearOperator
 from deq.core.solver_config import SolverConfig
+from deq.core.solvers import SolverInfo
 from deq.models.sci.gap import check_gap_operator, check_measurement, gap_step, initial_estimate
 
 #: the solver settings of DE-GAP and DE-RNN: Anderson with history 5 forward and backward (eq. 16-17, 26)
@@ -50,6 +57,34 @@ class GAPDenoiseMap(nn.Module):
     def forward(self, x: Tensor, y: Tensor, operator: LinearOperator) -> Tensor:
         v, _ = gap_step(operator, x, y)
         return self.denoiser(v)
+
+
+def pack_state(x: Tensor, w: Tensor) -> Tensor:
+    """The state of :class:`AcceleratedGAPDenoiseMap`: the video ``x [B, C, T, H, W]`` with the accumulated
+    measurement ``w [B, C, H, W]`` appended as frame ``T``: ``[B, C, T + 1, H, W]``."""
+    return torch.cat([x, w.unsqueeze(-3)], dim=-3)
+
+
+def unpack_state(z: Tensor) -> tuple[Tensor, Tensor]:
+    """``(x [B, C, T, H, W], w [B, C, H, W])`` from a state of :func:`pack_state`."""
+    return z[..., :-1, :, :], z[..., -1, :, :]
+
+
+class AcceleratedGAPDenoiseMap(GAPDenoiseMap):
+    """The accelerated GAP (8') and the denoiser (9) as one map on the state ``z = (x, w)`` (:func:`pack_state`,
+    ``[B, 1, T + 1, H, W]``), ``w`` the accumulated measurement of (8'):
+
+        w' = w + (y - Phi x),    x' = D( x + Phi^T (Phi Phi^T)^{-1} (w' - Phi x) ).                    (8'), (9)
+
+    A fixed point has ``Phi x* = y`` exactly (first line), where the plain map's (14-15) leaves the residual
+    ``y - Phi x* = Phi (v* - D(v*))``. The ``w`` block of the Jacobian is the identity, so the map is not a
+    contraction in the paper's sense (Theorem 2 does not apply) and its solves converge slowly.
+    """
+
+    def forward(self, z: Tensor, y: Tensor, operator: LinearOperator) -> Tensor:
+        x, w = unpack_state(z)
+        v, w = gap_step(operator, x, y, w)
+        return pack_state(self.denoiser(v), w)
 
 
 class EquilibriumSCI(EquilibriumModel):
@@ -93,10 +128,50 @@ class DEGAP(EquilibriumSCI):
             with :class:`deq.models.sci.video.FrameWindow`).
         solver: solver settings (default :data:`SCI_SOLVER`; a dictionary overrides some of its fields).
         warm_start: GAP-TV iterations for the start (0: ``y / sum_t M_t``; see :class:`EquilibriumSCI`).
+        accelerate: solve for the fixed point of :class:`AcceleratedGAPDenoiseMap` (state: video and accumulated
+            measurement, which starts at ``y``) instead of (14-15); the same weights, ``x0`` and the outputs are
+            still videos.
     """
 
-    def __init__(self, denoiser: nn.Module, solver: SolverConfig | dict[str, Any] | None = None, warm_start: int = 0) -> None:
-        super().__init__(GAPDenoiseMap(denoiser), solver, warm_start)
+    def __init__(
+        self,
+        denoiser: nn.Module,
+        solver: SolverConfig | dict[str, Any] | None = None,
+        warm_start: int = 0,
+        accelerate: bool = False,
+    ) -> None:
+        super().__init__((AcceleratedGAPDenoiseMap if accelerate else GAPDenoiseMap)(denoiser), solver, warm_start)
+        self.accelerate = accelerate
+
+    def initial_from(self, inputs: tuple[Any, ...], y: Tensor, operator: LinearOperator) -> Tensor:
+        x0 = self.initial(y, operator)
+        return pack_state(x0, y) if self.accelerate else x0
+
+    def readout(self, z: Tensor, inputs: tuple[Any, ...], y: Tensor) -> Tensor:
+        return unpack_state(z)[0] if self.accelerate else z
+
+    def forward(self, y: Tensor, operator: LinearOperator, x0: Tensor | None = None) -> tuple[Tensor, SolverInfo]:
+        """The equilibrium video ``x* [B, 1, T, H, W]`` from the video ``x0`` (default: the start) and the solver
+        statistics (see :class:`~deq.core.model.EquilibriumModel`)."""
+        if self.accelerate and x0 is not None:
+            x0 = pack_state(x0, y)
+        return super().forward(y, operator, x0)
+
+    def iterate(self, y: Tensor, operator: LinearOperator, n_iter: int, *, x0: Tensor | None = None, **options: Any) -> Any:
+        """The unrolled map (see :class:`~deq.core.model.EquilibriumModel`); ``x0`` is a video here too."""
+        if self.accelerate and x0 is not None:
+            x0 = pack_state(x0, y)
+        return super().iterate(y, operator, n_iter, x0=x0, **options)
+
+    def lipschitz_at(self, x: Tensor, y: Tensor, operator: LinearOperator, **options: Any) -> dict[str, Tensor]:
+        """Theorem 2's check at ``x`` (see :class:`~deq.core.model.EquilibriumModel`); not defined with
+        ``accelerate``, whose map has an identity block (:class:`AcceleratedGAPDenoiseMap`)."""
+        if self.accelerate:
+            raise ValueError(
+                "lipschitz_at: the accelerated DE-GAP map carries the accumulated measurement with an identity Jacobian "
+                "block, so its Lipschitz constant is at least 1 and Theorem 2 does not apply; use accelerate=False"
+            )
+        return super().lipschitz_at(x, y, operator, **options)
 
     @property
     def denoiser(self) -> nn.Module:

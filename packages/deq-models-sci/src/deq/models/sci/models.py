@@ -41,6 +41,16 @@ DERNN_START: dict[str, Any] = {
     "warm_start": 50,
     "solver": {"tol": 1e-3, "eval_max_iter": 30},
 }
+#: DE-GAP with the accelerated GAP state (``create("model", "de-gap", pretrained=True, **ACCEL_DEGAP)``): the fixed
+#: point of (8')-(9), whose data residual is zero (:class:`~deq.models.sci.degap.AcceleratedGAPDenoiseMap`), from 50
+#: GAP-TV iterations, stopped at a relative residual of 1e-3 or after 30 applications of the map; chosen on the same
+#: held-out clips as FAST_DEGAP from the grid of docs/benchmarks.md ("sci-accelerated"). The solve seldom reaches
+#: the tolerance in 30 applications and was better stopped there than at 60.
+ACCEL_DEGAP: dict[str, Any] = {
+    "accelerate": True,
+    "warm_start": 50,
+    "solver": {"tol": 1e-3, "eval_max_iter": 30},
+}
 #: the inference presets of ``--fast`` by model
 FAST_PRESETS: dict[str, dict[str, Any]] = {"de-gap": FAST_DEGAP, "de-rnn": DERNN_START}
 
@@ -50,7 +60,8 @@ def describe_fast_settings(preset: dict[str, Any] = FAST_DEGAP) -> str:
     :data:`FAST_DEGAP`), read from the preset itself: the bench's row name and the CLI's ``--fast`` help."""
     solver = preset["solver"]
     precision = solver.get("forward_autocast") or "float32"
-    return (
+    state = "accelerated GAP state, " if preset.get("accelerate") else ""
+    return state + (
         f"GAP-TV start {preset['warm_start']}, {precision} solve, tol {solver['tol']:g}, <= {solver['eval_max_iter']} iterations"
     )
 
@@ -219,11 +230,18 @@ def load_awgn_denoiser(name: str = AWGN_WEIGHTS) -> nn.Module:
 
 
 def _pretrained(
-    name: str, pretrained: bool, weights: str | None, solver: dict[str, Any] | None, warm_start: int | None, fixed: dict[str, Any]
+    name: str,
+    pretrained: bool,
+    weights: str | None,
+    solver: dict[str, Any] | None,
+    warm_start: int | None,
+    fixed: dict[str, Any],
+    **inference: Any,
 ):
     """The trained model ``name`` from ``weights`` (default: the shipped file), or ``None`` when not pretrained;
-    architecture options given together with weights are an error (the file fixes them); ``solver`` and
-    ``warm_start`` (how the equilibrium is found) override the stored ones."""
+    architecture options given together with weights are an error (the file fixes them); ``solver``,
+    ``warm_start`` and the ``inference`` settings given (DE-GAP's ``accelerate``), which say how the equilibrium
+    is found, override the stored ones."""
     if weights is not None and not pretrained:
         raise ValueError(f"{name}: weights={weights!r} is only read with pretrained=True")
     if not pretrained:
@@ -233,7 +251,8 @@ def _pretrained(
         raise ValueError(f"{name}: {given} are fixed by the weight file when pretrained=True; pass only solver=...")
     from deq.models.sci.weights import load_weights
 
-    return load_weights(weights, model=name, warm_start=warm_start, **(solver or {}))
+    settings = {k: v for k, v in inference.items() if v is not None}
+    return load_weights(weights, model=name, warm_start=warm_start, settings=settings, **(solver or {}))
 
 
 def de_gap(
@@ -246,6 +265,7 @@ def de_gap(
     denoiser_sigma: float | None = None,
     solver: dict[str, Any] | None = None,
     warm_start: int | None = None,
+    accelerate: bool | None = None,
 ) -> nn.Module:
     """DE-GAP (:class:`deq.models.sci.degap.DEGAP`). With ``pretrained`` the shipped weights or the file
     ``weights`` (``solver`` overrides stored solver settings); else a fresh network: deq-priors' image denoiser
@@ -253,19 +273,21 @@ def de_gap(
     :data:`~deq.models.sci.weights.DEFAULT_DENOISER`), ``denoiser_sigma`` the fixed noise level given to a
     noise-conditioned denoiser (DE-GAP-FFDnet), solver settings ``solver`` over
     :data:`~deq.models.sci.degap.SCI_SOLVER`. ``warm_start``: GAP-TV iterations for the start (default 0, the
-    normalised measurement; :class:`~deq.models.sci.degap.EquilibriumSCI`)."""
+    normalised measurement; :class:`~deq.models.sci.degap.EquilibriumSCI`). ``accelerate``: the fixed point of the
+    accelerated GAP (8') with the same denoiser (default False, the paper's map (14-15);
+    :class:`~deq.models.sci.degap.AcceleratedGAPDenoiseMap`)."""
     from deq.models.sci.degap import DEGAP
     from deq.models.sci.weights import DEFAULT_DENOISER, DEFAULT_DENOISER_OPTIONS, DEFAULT_RADIUS, build_denoiser
 
     fixed = {"denoiser": denoiser, "denoiser_options": denoiser_options, "radius": radius, "denoiser_sigma": denoiser_sigma}
-    trained = _pretrained("de-gap", pretrained, weights, solver, warm_start, fixed)
+    trained = _pretrained("de-gap", pretrained, weights, solver, warm_start, fixed, accelerate=accelerate)
     if trained is not None:
         return trained
     name = DEFAULT_DENOISER if denoiser is None else denoiser
     if denoiser_options is None:
         denoiser_options = DEFAULT_DENOISER_OPTIONS if name == DEFAULT_DENOISER else {}
     radius = DEFAULT_RADIUS if radius is None else radius
-    return DEGAP(build_denoiser(name, denoiser_options, radius, denoiser_sigma), solver, warm_start or 0)
+    return DEGAP(build_denoiser(name, denoiser_options, radius, denoiser_sigma), solver, warm_start or 0, bool(accelerate))
 
 
 def de_rnn(
