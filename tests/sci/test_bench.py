@@ -31,17 +31,21 @@ def test_each_inference_preset_is_the_last_setting_of_the_grid_it_was_chosen_fro
     assert set(preset) == {"warm_start", "solver"} and set(solver) <= {"forward_autocast", "tol", "eval_max_iter"}
 
 
-def test_the_accelerated_preset_is_a_setting_of_its_grid():
-    # chosen from ACCEL_GRID by the sci-fast rule (docs/benchmarks.md, sci-accelerated): its third row
-    preset, solver = bench.ACCEL_DEGAP, bench.ACCEL_DEGAP["solver"]
-    setting = (preset["warm_start"], solver.get("forward_autocast"), solver["tol"], solver["eval_max_iter"])
-    assert preset["accelerate"] is True and setting == bench.ACCEL_GRID[2]
+@pytest.mark.parametrize(
+    "preset, setting", [(bench.ACCEL_DEGAP, bench.ACCEL_GRID[2]), (bench.ACCEL_DERNN, bench.ACCEL_RNN_GRID[1])]
+)
+def test_the_accelerated_presets_are_the_settings_chosen_from_their_grids(preset, setting):
+    # chosen by the sci-fast rule (docs/benchmarks.md, sci-accelerated): DE-GAP's third row, DE-RNN's second
+    solver = preset["solver"]
+    assert (preset["warm_start"], solver.get("forward_autocast"), solver["tol"], solver["eval_max_iter"]) == setting
+    assert preset["accelerate"] is True
 
 
 def test_the_preset_rows_are_named_from_the_presets():
     assert bench.FAST_LABEL == "de-gap (fast: GAP-TV start 30, bfloat16 solve, tol 0.005, <= 10 iterations)"
     assert bench.RNN_LABEL == "de-rnn (GAP-TV start 50, float32 solve, tol 0.001, <= 30 iterations)"
     assert bench.ACCEL_LABEL == "de-gap (accelerated GAP state, GAP-TV start 50, float32 solve, tol 0.001, <= 30 iterations)"
+    assert bench.ACCEL_RNN_LABEL == "de-rnn (accelerated GAP state, GAP-TV start 50, float32 solve, tol 0.0001, <= 30 iterations)"
     other = {"warm_start": 20, "solver": {"tol": 3e-3, "eval_max_iter": 60}}
     assert bench.fast_label(other) == "de-gap (fast: GAP-TV start 20, float32 solve, tol 0.003, <= 60 iterations)"
 

@@ -14,7 +14,7 @@ from deq.core.cli import main as deq_main
 from deq.core.errors import WeightsError
 from deq.models.sci import cli as sci_cli
 from deq.models.sci.cli import sci_models
-from deq.models.sci.models import FAST_PRESETS
+from deq.models.sci.models import ACCEL_PRESETS, FAST_PRESETS
 
 
 def test_components_are_registered():
@@ -83,45 +83,38 @@ def test_reconstruct_errors_are_one_line(tmp_path, capsys):
     _fails(capsys, base + mask + ["--fast"], "--fast applies to de-gap and de-rnn, not gap-tv")
 
 
+@pytest.mark.parametrize("flag", ["--fast", "--accelerated"])
 @pytest.mark.parametrize("method", ["de-gap", "de-rnn"])
-def test_reconstruct_fast_uses_the_method_s_preset(tmp_path, capsys, monkeypatch, method):
+def test_reconstruct_presets_use_the_method_s_settings(tmp_path, capsys, monkeypatch, method, flag):
+    from deq.models.sci.weights import ACCEL_WEIGHTS
+
     _write_case(tmp_path)
     built = {}
     real = sci_cli.build_model
 
     def spy(name, weights=None, **options):
-        built["model"] = real(name, weights, **options)
+        built["model"], built["weights"] = real(name, weights, **options), weights
         return built["model"]
 
     monkeypatch.setattr(sci_cli, "build_model", spy)
     argv = ["reconstruct", "sci", "--input", str(tmp_path / "meas.mat"), "--mask", str(tmp_path / "mask.mat")]
-    argv += ["--output", str(tmp_path / "out"), "--method", method, "--fast", "--max-iter", "7"]
+    argv += ["--output", str(tmp_path / "out"), "--method", method, flag, "--max-iter", "7"]
     assert deq_main(argv) == 0 and "PSNR" in capsys.readouterr().out
-    model, preset = built["model"], FAST_PRESETS[method]
+    model, preset = built["model"], (FAST_PRESETS if flag == "--fast" else ACCEL_PRESETS)[method]
     config = model.solver_config
     assert model.warm_start == preset["warm_start"] and config.max_iter == config.eval_max_iter == 7
     assert (config.forward_autocast, config.tol) == (preset["solver"].get("forward_autocast"), preset["solver"]["tol"])
+    assert model.accelerate == (flag == "--accelerated")
+    # de-gap's accelerated state comes with the weights trained in it
+    assert (built["weights"] == str(ACCEL_WEIGHTS)) == (flag == "--accelerated" and method == "de-gap")
 
 
-def test_reconstruct_accelerated_uses_the_accelerated_preset(tmp_path, capsys, monkeypatch):
-    from deq.models.sci.models import ACCEL_DEGAP
-
+def test_reconstruct_presets_are_refused_where_they_do_not_apply(tmp_path, capsys):
     _write_case(tmp_path)
-    built = {}
-    real = sci_cli.build_model
-
-    def spy(name, weights=None, **options):
-        built["model"] = real(name, weights, **options)
-        return built["model"]
-
-    monkeypatch.setattr(sci_cli, "build_model", spy)
     argv = ["reconstruct", "sci", "--input", str(tmp_path / "meas.mat"), "--mask", str(tmp_path / "mask.mat")]
-    argv += ["--output", str(tmp_path / "out"), "--accelerated", "--max-iter", "5"]
-    assert deq_main(argv) == 0 and "PSNR" in capsys.readouterr().out
-    model = built["model"]
-    assert model.accelerate and model.warm_start == ACCEL_DEGAP["warm_start"] and model.solver_config.eval_max_iter == 5
-    _fails(capsys, [*argv, "--fast"], "give one")
-    _fails(capsys, [*argv, "--method", "de-rnn"], "--accelerated applies to de-gap")
+    argv += ["--output", str(tmp_path / "out")]
+    _fails(capsys, [*argv, "--accelerated", "--fast"], "give one")
+    _fails(capsys, [*argv, "--method", "gap-tv", "--accelerated"], "--accelerated applies to de-gap and de-rnn")
 
 
 def test_demo_with_weights_that_do_not_load_fails(tmp_path, capsys):

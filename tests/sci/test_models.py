@@ -236,3 +236,15 @@ def test_accelerated_degap_implicit_gradient_matches_unrolled_autograd_and_takes
         assert torch.allclose(model(y, op, x0=torch.zeros_like(video))[0], x, atol=1e-8)
     with pytest.raises(ValueError, match="Theorem 2 does not apply"):
         model.lipschitz_at(x.detach(), y, op)
+
+
+def test_dernn_takes_the_accelerated_state_with_the_same_weights():
+    video, op, y = _problem()
+    torch.manual_seed(0)
+    plain = DERNN(width=3, solver={"max_iter": 5}).double()
+    accel = DERNN(width=3, solver={"max_iter": 5}, accelerate=True).double()
+    accel.load_state_dict(plain.state_dict())  # the state is not a weight: the same file serves both
+    assert accel.accelerate and not plain.accelerate
+    x = accel.reconstruct(y, op)
+    assert x.shape == video.shape and not torch.allclose(x, plain.reconstruct(y, op))
+    assert accel.iterate(y, op, 2, x0=torch.zeros_like(video)).shape == video.shape

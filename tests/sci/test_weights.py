@@ -98,3 +98,21 @@ def test_warm_start_begins_at_gap_tv_and_shortens_the_solve(scene):
     assert float(psnr(x_warm.clamp(0, 1), video)) > float(psnr(x_cold.clamp(0, 1), video)) - 0.3
     with pytest.raises(ValueError, match="warm_start must be an integer >= 0"):
         create("model", "de-rnn", pretrained=True, warm_start=-2)
+
+
+def test_shipped_accelerated_degap_continues_the_shipped_degap_and_fits_the_data(scene):
+    from deq.models.sci.models import ACCEL_DEGAP
+    from deq.models.sci.weights import ACCEL_WEIGHTS
+
+    blob = torch.load(ACCEL_WEIGHTS, weights_only=True)
+    parent = blob["provenance"]["init"]
+    assert parent["sha256"] and parent["provenance"]["steps"] > 0 and "--accelerate" in blob["provenance"]["command"]
+    model = create("model", "de-gap", pretrained=True, weights=str(ACCEL_WEIGHTS))
+    config = model.solver_config
+    assert model.accelerate and model.warm_start == ACCEL_DEGAP["warm_start"]  # the preset is the file's setting
+    assert (config.tol, config.max_iter) == (ACCEL_DEGAP["solver"]["tol"], ACCEL_DEGAP["solver"]["eval_max_iter"])
+    video, op, y = scene
+    x = model.reconstruct(y, op)
+    plain = create("model", "de-gap", pretrained=True).reconstruct(y, op)
+    assert float((op(x) - y).norm() / y.norm()) < 0.5 * float((op(plain) - y).norm() / y.norm())
+    assert float(psnr(x.clamp(0, 1), video)) > float(psnr(initial_estimate(op, y).clamp(0, 1), video)) + 3.0

@@ -23,7 +23,7 @@ import torch
 from deq.core.cli import parse_options
 from deq.core.errors import WeightsError
 from deq.core.registry import components, create, get
-from deq.models.sci.models import ACCEL_DEGAP, DERNN_START, FAST_PRESETS, describe_fast_settings
+from deq.models.sci.models import ACCEL_DEGAP, ACCEL_DERNN, ACCEL_PRESETS, DERNN_START, FAST_PRESETS, describe_fast_settings
 
 #: the distribution whose registered models are the SCI methods
 DISTRIBUTION = "deq-models-sci"
@@ -123,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--accelerated",
         action="store_true",
-        help=f"de-gap: the same weights in the accelerated GAP state, ACCEL_DEGAP ({describe_fast_settings(ACCEL_DEGAP)}): "
-        "a fixed point that fits the data and keeps more of the motion (docs/sci.md)",
+        help="the accelerated GAP state, whose fixed points fit the data and keep more of the motion (docs/sci.md): "
+        "de-gap: the weights trained in that state (default --weights: the shipped degap_cnn_accel.pt) with "
+        f"ACCEL_DEGAP ({describe_fast_settings(ACCEL_DEGAP)}); de-rnn: the same weights with ACCEL_DERNN "
+        f"({describe_fast_settings(ACCEL_DERNN)})",
     )
     parser.add_argument("--scale", type=float, default=None, help="intensity unit of the data (default: automatic)")
     parser.add_argument("--frames", type=int, default=None, help="expected B (frames per snapshot); checked against the mask")
@@ -140,12 +142,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.fast and args.accelerated:
         raise ValueError("--fast and --accelerated are two presets of de-gap's inference: give one")
     if args.fast or args.accelerated:
-        if args.accelerated and args.method != "de-gap":
-            raise ValueError(f"--accelerated applies to de-gap, not {args.method}")
-        if args.fast and args.method not in FAST_PRESETS:
-            raise ValueError(f"--fast applies to {' and '.join(FAST_PRESETS)}, not {args.method}")
-        preset = ACCEL_DEGAP if args.accelerated else FAST_PRESETS[args.method]
+        flag, presets = ("--accelerated", ACCEL_PRESETS) if args.accelerated else ("--fast", FAST_PRESETS)
+        if args.method not in presets:
+            raise ValueError(f"{flag} applies to {' and '.join(presets)}, not {args.method}")
+        preset = presets[args.method]
         options = {**preset, **options, "solver": {**preset["solver"], **options.get("solver", {})}}
+    weights = args.weights
+    if args.accelerated and args.method == "de-gap" and weights is None:
+        from deq.models.sci.weights import ACCEL_WEIGHTS
+
+        weights = str(ACCEL_WEIGHTS)
     if args.max_iter is not None:
         options["max_iter"] = args.max_iter
     if args.denoiser_weights is not None:
@@ -153,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 
         options["denoiser"] = load_denoiser(args.denoiser_weights)
     data = load_user_data(args.input, args.mask, args.scale, args.frames)
-    model = build_model(args.method, args.weights, **options)
+    model = build_model(args.method, weights, **options)
     op = CACTI(data.mask)
     recon = []
     t0 = time.perf_counter()

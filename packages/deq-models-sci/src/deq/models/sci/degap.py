@@ -11,10 +11,9 @@ iterations, so training memory does not depend on the number of iterations. ``it
 for a fixed number of stages with a full graph (the unrolled baseline of the paper's memory and stability
 comparisons).
 
-``DEGAP(..., accelerate=True)`` solves for the fixed point of the accelerated GAP (8') instead
-(:class:`AcceleratedGAPDenoiseMap`): the map's state carries the accumulated measurement, so every fixed point fits
-the data exactly. Not the paper's DE-GAP; docs/sci.md ("What limits DE-GAP at its equilibrium") says why and what
-it measures.
+``accelerate=True`` (DE-GAP and DE-RNN) solves for the fixed point of the accelerated GAP (8') instead
+(:class:`GAPMap`): the map's state carries the accumulated measurement, so every fixed point fits the data exactly.
+Not the paper's maps; docs/sci.md ("The accelerated GAP state") says why and what it measures.
 """
 
 from __future__ import annotations
@@ -44,24 +43,9 @@ SCI_SOLVER = SolverConfig(
 )
 
 
-class GAPDenoiseMap(nn.Module):
-    """The DE-GAP iteration map (14-15): ``f(x, y, Phi) = D(GAP(x))`` on videos ``[B, 1, T, H, W]``.
-
-    ``denoiser`` is a video denoiser ``D(v) -> x`` (see :mod:`deq.models.sci.video`).
-    """
-
-    def __init__(self, denoiser: nn.Module) -> None:
-        super().__init__()
-        self.denoiser = denoiser
-
-    def forward(self, x: Tensor, y: Tensor, operator: LinearOperator) -> Tensor:
-        v, _ = gap_step(operator, x, y)
-        return self.denoiser(v)
-
-
 def pack_state(x: Tensor, w: Tensor) -> Tensor:
-    """The state of :class:`AcceleratedGAPDenoiseMap`: the video ``x [B, C, T, H, W]`` with the accumulated
-    measurement ``w [B, C, H, W]`` appended as frame ``T``: ``[B, C, T + 1, H, W]``."""
+    """The state of an accelerated :class:`GAPMap`: the video ``x [B, C, T, H, W]`` with the accumulated measurement
+    ``w [B, C, H, W]`` appended as frame ``T``: ``[B, C, T + 1, H, W]``."""
     return torch.cat([x, w.unsqueeze(-3)], dim=-3)
 
 
@@ -70,21 +54,49 @@ def unpack_state(z: Tensor) -> tuple[Tensor, Tensor]:
     return z[..., :-1, :, :], z[..., -1, :, :]
 
 
-class AcceleratedGAPDenoiseMap(GAPDenoiseMap):
-    """The accelerated GAP (8') and the denoiser (9) as one map on the state ``z = (x, w)`` (:func:`pack_state`,
-    ``[B, 1, T + 1, H, W]``), ``w`` the accumulated measurement of (8'):
+class GAPMap(nn.Module):
+    """An SCI iteration map ``f(x, y, Phi) = N(GAP(x))``: the GAP projection (8), then the network :meth:`net` on
+    videos ``[B, 1, T, H, W]`` (DE-GAP (14-15), DE-RNN (12-13)).
 
-        w' = w + (y - Phi x),    x' = D( x + Phi^T (Phi Phi^T)^{-1} (w' - Phi x) ).                    (8'), (9)
+    With ``accelerate`` it is the accelerated GAP (8') and the network (9) as one map on the state ``z = (x, w)``
+    (:func:`pack_state`, ``[B, 1, T + 1, H, W]``), ``w`` the accumulated measurement of (8'):
 
-    A fixed point has ``Phi x* = y`` exactly (first line), where the plain map's (14-15) leaves the residual
-    ``y - Phi x* = Phi (v* - D(v*))``. The ``w`` block of the Jacobian is the identity, so the map is not a
-    contraction in the paper's sense (Theorem 2 does not apply) and its solves converge slowly.
+        w' = w + (y - Phi x),    x' = N( x + Phi^T (Phi Phi^T)^{-1} (w' - Phi x) ).                    (8'), (9)
+
+    A fixed point then has ``Phi x* = y`` exactly (first line), where the plain map leaves the residual
+    ``y - Phi x* = Phi (v* - N(v*))``. The ``w -> w'`` block of the Jacobian is the identity, so the map's Lipschitz
+    constant is at least 1: Theorem 2 does not apply, and its solves converge more slowly.
     """
 
+    def __init__(self, accelerate: bool = False) -> None:
+        super().__init__()
+        self.accelerate = accelerate
+
+    def net(self, v: Tensor) -> Tensor:
+        """The network applied to the projected video ``v [B, 1, T, H, W]``."""
+        raise NotImplementedError
+
     def forward(self, z: Tensor, y: Tensor, operator: LinearOperator) -> Tensor:
+        if not self.accelerate:
+            return self.net(gap_step(operator, z, y)[0])
         x, w = unpack_state(z)
         v, w = gap_step(operator, x, y, w)
-        return pack_state(self.denoiser(v), w)
+        return pack_state(self.net(v), w)
+
+
+class GAPDenoiseMap(GAPMap):
+    """The DE-GAP iteration map (14-15): ``f(x, y, Phi) = D(GAP(x))`` on videos ``[B, 1, T, H, W]`` (with
+    ``accelerate``, on the accelerated state of :class:`GAPMap`).
+
+    ``denoiser`` is a video denoiser ``D(v) -> x`` (see :mod:`deq.models.sci.video`).
+    """
+
+    def __init__(self, denoiser: nn.Module, accelerate: bool = False) -> None:
+        super().__init__(accelerate)
+        self.denoiser = denoiser
+
+    def net(self, v: Tensor) -> Tensor:
+        return self.denoiser(v)
 
 
 class EquilibriumSCI(EquilibriumModel):
@@ -101,12 +113,18 @@ class EquilibriumSCI(EquilibriumModel):
     point that does (docs/sci.md measures both).
     """
 
-    def __init__(self, map: nn.Module, solver: SolverConfig | dict[str, Any] | None = None, warm_start: int = 0) -> None:
+    def __init__(self, map: GAPMap, solver: SolverConfig | dict[str, Any] | None = None, warm_start: int = 0) -> None:
         config = solver if isinstance(solver, SolverConfig) else SCI_SOLVER.replace(**(solver or {}))
         super().__init__(map, config)
         if not isinstance(warm_start, int) or warm_start < 0:
             raise ValueError(f"{type(self).__name__}: warm_start must be an integer >= 0 (GAP-TV iterations), got {warm_start!r}")
         self.warm_start = warm_start
+
+    @property
+    def accelerate(self) -> bool:
+        """Whether the map is the accelerated GAP state (:class:`GAPMap`); inputs, ``x0`` and outputs are videos
+        either way."""
+        return self.map.accelerate
 
     def check_inputs(self, y: Tensor, operator: LinearOperator) -> None:
         check_gap_operator(operator)
@@ -118,30 +136,6 @@ class EquilibriumSCI(EquilibriumModel):
 
             return GapTV(n_iter=self.warm_start).reconstruct(y, operator)
         return initial_estimate(operator, y)
-
-
-class DEGAP(EquilibriumSCI):
-    """DE-GAP (Zhao et al. eq. 14-26): equilibrium of ``f(x) = D_theta(GAP(x))``.
-
-    Args:
-        denoiser: a video denoiser ``[B, 1, T, H, W] -> [B, 1, T, H, W]`` (wrap deq-priors image denoisers
-            with :class:`deq.models.sci.video.FrameWindow`).
-        solver: solver settings (default :data:`SCI_SOLVER`; a dictionary overrides some of its fields).
-        warm_start: GAP-TV iterations for the start (0: ``y / sum_t M_t``; see :class:`EquilibriumSCI`).
-        accelerate: solve for the fixed point of :class:`AcceleratedGAPDenoiseMap` (state: video and accumulated
-            measurement, which starts at ``y``) instead of (14-15); the same weights, ``x0`` and the outputs are
-            still videos.
-    """
-
-    def __init__(
-        self,
-        denoiser: nn.Module,
-        solver: SolverConfig | dict[str, Any] | None = None,
-        warm_start: int = 0,
-        accelerate: bool = False,
-    ) -> None:
-        super().__init__((AcceleratedGAPDenoiseMap if accelerate else GAPDenoiseMap)(denoiser), solver, warm_start)
-        self.accelerate = accelerate
 
     def initial_from(self, inputs: tuple[Any, ...], y: Tensor, operator: LinearOperator) -> Tensor:
         x0 = self.initial(y, operator)
@@ -164,14 +158,35 @@ class DEGAP(EquilibriumSCI):
         return super().iterate(y, operator, n_iter, x0=x0, **options)
 
     def lipschitz_at(self, x: Tensor, y: Tensor, operator: LinearOperator, **options: Any) -> dict[str, Tensor]:
-        """Theorem 2's check at ``x`` (see :class:`~deq.core.model.EquilibriumModel`); not defined with
-        ``accelerate``, whose map has an identity block (:class:`AcceleratedGAPDenoiseMap`)."""
+        """Theorem 2's check at ``x`` (see :class:`~deq.core.model.EquilibriumModel`); not defined for the accelerated
+        state, whose map has an identity block (:class:`GAPMap`)."""
         if self.accelerate:
             raise ValueError(
-                "lipschitz_at: the accelerated DE-GAP map carries the accumulated measurement with an identity Jacobian "
+                "lipschitz_at: the accelerated map carries the accumulated measurement with an identity Jacobian "
                 "block, so its Lipschitz constant is at least 1 and Theorem 2 does not apply; use accelerate=False"
             )
         return super().lipschitz_at(x, y, operator, **options)
+
+
+class DEGAP(EquilibriumSCI):
+    """DE-GAP (Zhao et al. eq. 14-26): equilibrium of ``f(x) = D_theta(GAP(x))``.
+
+    Args:
+        denoiser: a video denoiser ``[B, 1, T, H, W] -> [B, 1, T, H, W]`` (wrap deq-priors image denoisers
+            with :class:`deq.models.sci.video.FrameWindow`).
+        solver: solver settings (default :data:`SCI_SOLVER`; a dictionary overrides some of its fields).
+        warm_start: GAP-TV iterations for the start (0: ``y / sum_t M_t``; see :class:`EquilibriumSCI`).
+        accelerate: the fixed point of the accelerated GAP state (:class:`GAPMap`) instead of (14-15).
+    """
+
+    def __init__(
+        self,
+        denoiser: nn.Module,
+        solver: SolverConfig | dict[str, Any] | None = None,
+        warm_start: int = 0,
+        accelerate: bool = False,
+    ) -> None:
+        super().__init__(GAPDenoiseMap(denoiser, accelerate), solver, warm_start)
 
     @property
     def denoiser(self) -> nn.Module:

@@ -21,10 +21,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from deq.core.operator import LinearOperator
 from deq.core.solver_config import SolverConfig
-from deq.models.sci.degap import EquilibriumSCI
-from deq.models.sci.gap import gap_step
+from deq.models.sci.degap import EquilibriumSCI, GAPMap
 
 
 def _conv(cin: int, cout: int, coeff: float) -> nn.Module:
@@ -61,15 +59,15 @@ class BiRNN(nn.Module):
         return torch.stack(outs, dim=2)
 
 
-class RNNMap(nn.Module):
-    """The DE-RNN iteration map ``f(x, y, Phi) = BiRNN(GAP(x))``."""
+class RNNMap(GAPMap):
+    """The DE-RNN iteration map ``f(x, y, Phi) = BiRNN(GAP(x))`` (with ``accelerate``, on the accelerated state of
+    :class:`~deq.models.sci.degap.GAPMap`)."""
 
-    def __init__(self, rnn: BiRNN) -> None:
-        super().__init__()
+    def __init__(self, rnn: BiRNN, accelerate: bool = False) -> None:
+        super().__init__(accelerate)
         self.rnn = rnn
 
-    def forward(self, x: Tensor, y: Tensor, operator: LinearOperator) -> Tensor:
-        v, _ = gap_step(operator, x, y)
+    def net(self, v: Tensor) -> Tensor:
         return self.rnn(v)
 
 
@@ -86,6 +84,8 @@ class DERNN(EquilibriumSCI):
         skip: weight of the GAP estimate added to the output.
         solver: solver settings (default :data:`~deq.models.sci.degap.SCI_SOLVER`; a dictionary overrides fields).
         warm_start: GAP-TV iterations for the start (see :class:`~deq.models.sci.degap.EquilibriumSCI`).
+        accelerate: the fixed point of the accelerated GAP state (:class:`~deq.models.sci.degap.GAPMap`) instead of
+            (12-13).
     """
 
     def __init__(
@@ -95,5 +95,6 @@ class DERNN(EquilibriumSCI):
         skip: float = 0.5,
         solver: SolverConfig | dict[str, Any] | None = None,
         warm_start: int = 0,
+        accelerate: bool = False,
     ) -> None:
-        super().__init__(RNNMap(BiRNN(width, coeff, skip)), solver, warm_start)
+        super().__init__(RNNMap(BiRNN(width, coeff, skip), accelerate), solver, warm_start)

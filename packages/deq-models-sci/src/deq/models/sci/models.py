@@ -42,7 +42,7 @@ DERNN_START: dict[str, Any] = {
     "solver": {"tol": 1e-3, "eval_max_iter": 30},
 }
 #: DE-GAP with the accelerated GAP state (``create("model", "de-gap", pretrained=True, **ACCEL_DEGAP)``): the fixed
-#: point of (8')-(9), whose data residual is zero (:class:`~deq.models.sci.degap.AcceleratedGAPDenoiseMap`), from 50
+#: point of (8')-(9), whose data residual is zero (:class:`~deq.models.sci.degap.GAPMap`), from 50
 #: GAP-TV iterations, stopped at a relative residual of 1e-3 or after 30 applications of the map; chosen on the same
 #: held-out clips as FAST_DEGAP from the grid of docs/benchmarks.md ("sci-accelerated"). The solve seldom reaches
 #: the tolerance in 30 applications and was better stopped there than at 60.
@@ -51,6 +51,16 @@ ACCEL_DEGAP: dict[str, Any] = {
     "warm_start": 50,
     "solver": {"tol": 1e-3, "eval_max_iter": 30},
 }
+#: DE-RNN in the same accelerated GAP state (``create("model", "de-rnn", pretrained=True, **ACCEL_DERNN)``), the same
+#: weights, from 50 GAP-TV iterations at its trained tolerance 1e-4 and cap of 30; chosen from the DE-RNN grid of the
+#: "sci-accelerated" section by the same rule
+ACCEL_DERNN: dict[str, Any] = {
+    "accelerate": True,
+    "warm_start": 50,
+    "solver": {"tol": 1e-4, "eval_max_iter": 30},
+}
+#: the inference presets of ``--accelerated`` by model (de-gap's goes with the weights trained in that state)
+ACCEL_PRESETS: dict[str, dict[str, Any]] = {"de-gap": ACCEL_DEGAP, "de-rnn": ACCEL_DERNN}
 #: the inference presets of ``--fast`` by model
 FAST_PRESETS: dict[str, dict[str, Any]] = {"de-gap": FAST_DEGAP, "de-rnn": DERNN_START}
 
@@ -275,7 +285,7 @@ def de_gap(
     :data:`~deq.models.sci.degap.SCI_SOLVER`. ``warm_start``: GAP-TV iterations for the start (default 0, the
     normalised measurement; :class:`~deq.models.sci.degap.EquilibriumSCI`). ``accelerate``: the fixed point of the
     accelerated GAP (8') with the same denoiser (default False, the paper's map (14-15);
-    :class:`~deq.models.sci.degap.AcceleratedGAPDenoiseMap`)."""
+    :class:`~deq.models.sci.degap.GAPMap`)."""
     from deq.models.sci.degap import DEGAP
     from deq.models.sci.weights import DEFAULT_DENOISER, DEFAULT_DENOISER_OPTIONS, DEFAULT_RADIUS, build_denoiser
 
@@ -299,14 +309,17 @@ def de_rnn(
     skip: float | None = None,
     solver: dict[str, Any] | None = None,
     warm_start: int | None = None,
+    accelerate: bool | None = None,
 ) -> nn.Module:
     """DE-RNN (:class:`deq.models.sci.dernn.DERNN`). With ``pretrained`` the shipped weights or the file
-    ``weights`` (``solver`` and ``warm_start`` override the stored settings); else a fresh network with the given
-    ``width``, ``coeff`` and ``skip`` (defaults of :class:`~deq.models.sci.dernn.DERNN`)."""
+    ``weights`` (``solver``, ``warm_start`` and ``accelerate`` override the stored settings); else a fresh network
+    with the given ``width``, ``coeff`` and ``skip`` (defaults of :class:`~deq.models.sci.dernn.DERNN`).
+    ``accelerate``: the fixed point of the accelerated GAP state (:class:`~deq.models.sci.degap.GAPMap`)."""
     from deq.models.sci.dernn import DERNN
 
     fixed = {"width": width, "coeff": coeff, "skip": skip}
-    trained = _pretrained("de-rnn", pretrained, weights, solver, warm_start, fixed)
+    trained = _pretrained("de-rnn", pretrained, weights, solver, warm_start, fixed, accelerate=accelerate)
     if trained is not None:
         return trained
-    return DERNN(**{k: v for k, v in fixed.items() if v is not None}, solver=solver, warm_start=warm_start or 0)
+    arch = {k: v for k, v in fixed.items() if v is not None}
+    return DERNN(**arch, solver=solver, warm_start=warm_start or 0, accelerate=bool(accelerate))

@@ -19,9 +19,9 @@ within ``--steps``:
    or the phantom gradient (``jfb``); ``--jac-reg c`` adds ``c ||J_f(x*)||_F^2 / n`` (Hutchinson estimate, one
    probe; Bai et al. 2021) to keep the map contractive, so the forward solve converges as training goes on.
 
-``--accelerate`` (DE-GAP) trains the fixed point of the accelerated GAP (8') instead
-(:class:`~deq.models.sci.degap.AcceleratedGAPDenoiseMap`, a fixed point fits the data exactly): stage 2 only,
-without the Jacobian term (its map has an identity block, so the term does not measure contraction).
+``--accelerate`` trains the fixed point of the accelerated GAP (8') instead (:class:`~deq.models.sci.degap.GAPMap`,
+a fixed point fits the data exactly): stage 2 only, without the Jacobian term (its map has an identity block, so the
+term does not measure contraction).
 
 The paper's GPU recipe is DAVIS2017 256x256x8 crops, 30 epochs, lr 1e-3 decayed by 10 % every 10 epochs
 (``--videos DAVIS/JPEGImages/480p --size 256 --lr-decay 0.9 --decay-every <10 epochs of steps>``). The run
@@ -166,7 +166,7 @@ class SCIRecipe(Recipe):
         p.add_argument(
             "--accelerate",
             action="store_true",
-            help="DE-GAP: the equilibrium of the accelerated GAP (8'), whose fixed points fit the data (stage 2 only: "
+            help="the equilibrium of the accelerated GAP (8'), whose fixed points fit the data (stage 2 only: "
             "--pretrain-steps 0; no --jac-reg)",
         )
         p.add_argument(
@@ -186,11 +186,10 @@ class SCIRecipe(Recipe):
         solver = SCI_SOLVER.replace(
             backward=o["backward"], tol=o["tol"], max_iter=o["max_iter"], backward_tol=o["tol"], backward_max_iter=o["max_iter"]
         ).to_dict()
-        if o["accelerate"] and (o["model"] != "de-gap" or o["pretrain_steps"] or o["jac_reg"]):
+        if o["accelerate"] and (o["pretrain_steps"] or o["jac_reg"]):
             raise ValueError(
-                "--accelerate applies to --model de-gap, trains the equilibrium stage only and has no Jacobian term: "
-                f"give --pretrain-steps 0 and --jac-reg 0 (got --model {o['model']}, --pretrain-steps "
-                f"{o['pretrain_steps']}, --jac-reg {o['jac_reg']})"
+                "--accelerate trains the equilibrium stage only and has no Jacobian term: give --pretrain-steps 0 and "
+                f"--jac-reg 0 (got --pretrain-steps {o['pretrain_steps']}, --jac-reg {o['jac_reg']})"
             )
         if o["model"] == "de-rnn":
             config = {**json.loads(o["rnn_options"]), "solver": solver}
@@ -199,8 +198,8 @@ class SCIRecipe(Recipe):
             if o["denoiser_sigma"] is not None:
                 config["denoiser_sigma"] = o["denoiser_sigma"] / 255
             config["solver"] = solver
-            if o["accelerate"]:
-                config["accelerate"] = True
+        if o["accelerate"]:
+            config["accelerate"] = True
         if o["warm_start"]:
             config["warm_start"] = o["warm_start"]
         model = create("model", o["model"], **config)

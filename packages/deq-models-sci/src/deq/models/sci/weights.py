@@ -22,6 +22,8 @@ MODELS = ("de-gap", "de-rnn")
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 #: the shipped weights per model (CPU-trained; see each JSON)
 SHIPPED = {"de-gap": WEIGHTS_DIR / "degap_cnn.pt", "de-rnn": WEIGHTS_DIR / "dernn.pt"}
+#: DE-GAP trained in the accelerated GAP state (the file stores ``accelerate`` and ACCEL_DEGAP's start and solver)
+ACCEL_WEIGHTS = WEIGHTS_DIR / "degap_cnn_accel.pt"
 #: the DE-GAP network after training stage 1 only (not as an equilibrium), for the stability comparison
 STAGE1_WEIGHTS = WEIGHTS_DIR / "degap_cnn_stage1.pt"
 HOW_TO_OBTAIN = (
@@ -57,7 +59,7 @@ def load_weights(
     """A trained DE-GAP or DE-RNN in eval mode from ``weights`` or, by default, the file this package ships for
     ``model``; the file must hold that model. ``solver`` keywords override stored
     :class:`~deq.core.solver_config.SolverConfig` fields (e.g. ``max_iter=100``), ``warm_start`` the GAP-TV
-    iterations of the start, ``settings`` other factory keywords of inference (DE-GAP's ``accelerate``). A missing
+    iterations of the start, ``settings`` other factory keywords of inference (``accelerate``). A missing
     or corrupted file is a :class:`~deq.core.errors.WeightsError` naming it
     and how to obtain it."""
     if model not in MODELS:
