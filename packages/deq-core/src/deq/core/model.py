@@ -54,8 +54,9 @@ class EquilibriumModel(nn.Module):
 
     Subclasses may override :meth:`check_inputs` (validate ``y`` against ``A``), :meth:`initial` (the start
     ``x^(0)``; default ``A^H y``), :meth:`map_inputs` (the map's extra arguments; default ``(y, A)``) and, for maps
-    whose state is not the image (e.g. sparse codes), :meth:`readout` (the reconstruction from the state) and
-    :meth:`initial_from` (the start from the already computed map inputs, so they are not computed twice).
+    whose state is not the image (e.g. sparse codes), :meth:`readout` (the reconstruction from the state),
+    :meth:`initial_from` (the start from the already computed map inputs, so they are not computed twice) and
+    :meth:`start` (the state from a caller's ``x0``).
     """
 
     def __init__(self, map: nn.Module, solver: SolverConfig | dict[str, Any] | None = None) -> None:
@@ -90,6 +91,12 @@ class EquilibriumModel(nn.Module):
         :meth:`initial` (override when the start derives from the inputs)."""
         return self.initial(y, operator)
 
+    def start(self, x0: Tensor | None, inputs: tuple[Any, ...], y: Tensor, operator: LinearOperator) -> Tensor:
+        """The state :meth:`forward` and :meth:`iterate` begin from: :meth:`initial_from` when ``x0`` is ``None``,
+        else ``x0`` as given (a state of the map); override when a caller's ``x0`` is not the map's state (e.g. an
+        image, where the state also carries an auxiliary variable)."""
+        return self.initial_from(inputs, y, operator) if x0 is None else x0
+
     def readout(self, z: Tensor, inputs: tuple[Any, ...], y: Tensor) -> Tensor:
         """The reconstruction from the map's state ``z`` (``inputs``: :meth:`map_inputs` of ``y``); default ``z``."""
         return z
@@ -100,7 +107,7 @@ class EquilibriumModel(nn.Module):
         gradients by the configured implicit backward."""
         self.check_inputs(y, operator)
         inputs = self.map_inputs(y, operator)
-        z0 = self.initial_from(inputs, y, operator) if x0 is None else x0
+        z0 = self.start(x0, inputs, y, operator)
         z, info = self.deq(z0, *inputs)  # DEQ solves inside solve_scope(self)
         return self.readout(z, inputs, y), info
 
@@ -128,7 +135,7 @@ class EquilibriumModel(nn.Module):
             raise ValueError(f"iterate: n_iter must be >= 1, got {n_iter}")
         self.check_inputs(y, operator)
         inputs = self.map_inputs(y, operator)
-        z = self.initial_from(inputs, y, operator) if x0 is None else x0
+        z = self.start(x0, inputs, y, operator)
         iterates = []
         with solve_scope(self.map):
             for k in range(n_iter):

@@ -13,8 +13,8 @@ with the stability plot beside it.
 4. Peak training memory of one DE-GAP step (implicit backward) vs the same map unrolled 10 and 20 stages.
 5. Theorem 2 check: the local Lipschitz constant of the trained map at the fixed point.
 6. DE-GAP's and DE-RNN's inference settings (start, precision, tolerance) on held-out synthetic clips, the tables
-   ``FAST_DEGAP`` and ``DERNN_START`` were chosen from (section ``sci-fast``), and DE-GAP's in the accelerated GAP
-   state, where ``ACCEL_DEGAP`` was chosen (section ``sci-accelerated``).
+   ``FAST_DEGAP`` and ``DERNN_START`` were chosen from (section ``sci-fast``), and both in the accelerated GAP
+   state, where ``ACCEL_DEGAP`` and ``ACCEL_DERNN`` were chosen (section ``sci-accelerated``).
 7. Every method of 1 on held-out synthetic clips at B = 8 and 14 (section ``sci-heldout``): whether what wins on the
    scenes generalises. ``--extra-degap FILE`` adds DE-GAP rows for other weight files (e.g. DE-GAP-FFDnet runs) to
    1, 3, 5, 7 and the real capture.
@@ -368,7 +368,8 @@ def fast_settings(
     built with ``options``) under each setting ``(warm_start, forward_autocast, tol, eval_max_iter)`` of ``grid`` on
     the held-out clips ``data`` (:func:`heldout_clips`): mean PSNR, applications of the map and motion recovered
     (as in :func:`heldout`). :data:`FAST_DEGAP` was chosen from DE-GAP's table (:data:`FAST_GRID`),
-    :data:`DERNN_START` from DE-RNN's (:data:`RNN_GRID`), :data:`ACCEL_DEGAP` from :data:`ACCEL_GRID`."""
+    :data:`DERNN_START` from DE-RNN's (:data:`RNN_GRID`), :data:`ACCEL_DEGAP` and :data:`ACCEL_DERNN` from
+    :data:`ACCEL_GRID` and :data:`ACCEL_RNN_GRID`."""
     from deq.operators.sci import CACTI
 
     rows = []

@@ -26,7 +26,6 @@ from torch import Tensor, nn
 from deq.core.model import EquilibriumModel
 from deq.core.operator import LinearOperator
 from deq.core.solver_config import SolverConfig
-from deq.core.solvers import SolverInfo
 from deq.models.sci.gap import check_gap_operator, check_measurement, gap_step, initial_estimate
 
 #: the solver settings of DE-GAP and DE-RNN: Anderson with history 5 forward and backward (eq. 16-17, 26)
@@ -137,25 +136,14 @@ class EquilibriumSCI(EquilibriumModel):
             return GapTV(n_iter=self.warm_start).reconstruct(y, operator)
         return initial_estimate(operator, y)
 
-    def initial_from(self, inputs: tuple[Any, ...], y: Tensor, operator: LinearOperator) -> Tensor:
-        x0 = self.initial(y, operator)
+    def start(self, x0: Tensor | None, inputs: tuple[Any, ...], y: Tensor, operator: LinearOperator) -> Tensor:
+        """The video ``x0 [B, 1, T, H, W]`` (default :meth:`initial`), packed with the accumulator ``y`` for the
+        accelerated state (:func:`pack_state`): ``forward`` and ``iterate`` take and return videos either way."""
+        x0 = self.initial(y, operator) if x0 is None else x0
         return pack_state(x0, y) if self.accelerate else x0
 
     def readout(self, z: Tensor, inputs: tuple[Any, ...], y: Tensor) -> Tensor:
         return unpack_state(z)[0] if self.accelerate else z
-
-    def forward(self, y: Tensor, operator: LinearOperator, x0: Tensor | None = None) -> tuple[Tensor, SolverInfo]:
-        """The equilibrium video ``x* [B, 1, T, H, W]`` from the video ``x0`` (default: the start) and the solver
-        statistics (see :class:`~deq.core.model.EquilibriumModel`)."""
-        if self.accelerate and x0 is not None:
-            x0 = pack_state(x0, y)
-        return super().forward(y, operator, x0)
-
-    def iterate(self, y: Tensor, operator: LinearOperator, n_iter: int, *, x0: Tensor | None = None, **options: Any) -> Any:
-        """The unrolled map (see :class:`~deq.core.model.EquilibriumModel`); ``x0`` is a video here too."""
-        if self.accelerate and x0 is not None:
-            x0 = pack_state(x0, y)
-        return super().iterate(y, operator, n_iter, x0=x0, **options)
 
     def lipschitz_at(self, x: Tensor, y: Tensor, operator: LinearOperator, **options: Any) -> dict[str, Tensor]:
         """Theorem 2's check at ``x`` (see :class:`~deq.core.model.EquilibriumModel`); not defined for the accelerated

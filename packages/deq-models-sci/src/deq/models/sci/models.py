@@ -244,14 +244,13 @@ def _pretrained(
     pretrained: bool,
     weights: str | None,
     solver: dict[str, Any] | None,
-    warm_start: int | None,
     fixed: dict[str, Any],
-    **inference: Any,
+    **settings: Any,
 ):
     """The trained model ``name`` from ``weights`` (default: the shipped file), or ``None`` when not pretrained;
-    architecture options given together with weights are an error (the file fixes them); ``solver``,
-    ``warm_start`` and the ``inference`` settings given (DE-GAP's ``accelerate``), which say how the equilibrium
-    is found, override the stored ones."""
+    architecture options given together with weights are an error (the file fixes them); ``solver`` and the
+    ``settings`` given (``warm_start``, ``accelerate``), which say how the equilibrium is found, override the stored
+    ones."""
     if weights is not None and not pretrained:
         raise ValueError(f"{name}: weights={weights!r} is only read with pretrained=True")
     if not pretrained:
@@ -261,8 +260,8 @@ def _pretrained(
         raise ValueError(f"{name}: {given} are fixed by the weight file when pretrained=True; pass only solver=...")
     from deq.models.sci.weights import load_weights
 
-    settings = {k: v for k, v in inference.items() if v is not None}
-    return load_weights(weights, model=name, warm_start=warm_start, settings=settings, **(solver or {}))
+    settings = {k: v for k, v in settings.items() if v is not None}
+    return load_weights(weights, model=name, settings=settings, **(solver or {}))
 
 
 def de_gap(
@@ -290,7 +289,7 @@ def de_gap(
     from deq.models.sci.weights import DEFAULT_DENOISER, DEFAULT_DENOISER_OPTIONS, DEFAULT_RADIUS, build_denoiser
 
     fixed = {"denoiser": denoiser, "denoiser_options": denoiser_options, "radius": radius, "denoiser_sigma": denoiser_sigma}
-    trained = _pretrained("de-gap", pretrained, weights, solver, warm_start, fixed, accelerate=accelerate)
+    trained = _pretrained("de-gap", pretrained, weights, solver, fixed, warm_start=warm_start, accelerate=accelerate)
     if trained is not None:
         return trained
     name = DEFAULT_DENOISER if denoiser is None else denoiser
@@ -318,7 +317,7 @@ def de_rnn(
     from deq.models.sci.dernn import DERNN
 
     fixed = {"width": width, "coeff": coeff, "skip": skip}
-    trained = _pretrained("de-rnn", pretrained, weights, solver, warm_start, fixed, accelerate=accelerate)
+    trained = _pretrained("de-rnn", pretrained, weights, solver, fixed, warm_start=warm_start, accelerate=accelerate)
     if trained is not None:
         return trained
     arch = {k: v for k, v in fixed.items() if v is not None}

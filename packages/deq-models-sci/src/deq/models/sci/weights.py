@@ -52,21 +52,17 @@ def load_weights(
     weights: str | os.PathLike[str] | None = None,
     *,
     model: str = "de-gap",
-    warm_start: int | None = None,
     settings: dict[str, Any] | None = None,
     **solver: Any,
 ) -> nn.Module:
     """A trained DE-GAP or DE-RNN in eval mode from ``weights`` or, by default, the file this package ships for
     ``model``; the file must hold that model. ``solver`` keywords override stored
-    :class:`~deq.core.solver_config.SolverConfig` fields (e.g. ``max_iter=100``), ``warm_start`` the GAP-TV
-    iterations of the start, ``settings`` other factory keywords of inference (``accelerate``). A missing
-    or corrupted file is a :class:`~deq.core.errors.WeightsError` naming it
-    and how to obtain it."""
+    :class:`~deq.core.solver_config.SolverConfig` fields (e.g. ``max_iter=100``), ``settings`` the other factory
+    keywords of inference (``warm_start``: GAP-TV iterations of the start, ``accelerate``). A missing or corrupted
+    file is a :class:`~deq.core.errors.WeightsError` naming it and how to obtain it."""
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     path = Path(weights) if weights is not None else SHIPPED[model]
     overrides: dict[str, Any] = {"solver": solver} if solver else {}
     overrides.update(settings or {})
-    if warm_start is not None:
-        overrides["warm_start"] = warm_start
     return core_weights.load_weights(path, kind="model", name=model, how_to_obtain=HOW_TO_OBTAIN, **overrides)
