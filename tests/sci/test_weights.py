@@ -116,3 +116,19 @@ def test_shipped_accelerated_degap_continues_the_shipped_degap_and_fits_the_data
     plain = create("model", "de-gap", pretrained=True).reconstruct(y, op)
     assert float((op(x) - y).norm() / y.norm()) < 0.5 * float((op(plain) - y).norm() / y.norm())
     assert float(psnr(x.clamp(0, 1), video)) > float(psnr(initial_estimate(op, y).clamp(0, 1), video)) + 3.0
+
+
+def test_shipped_accelerated_ffdnet_degap_starts_from_the_own_ffdnet_and_fits_the_data(scene):
+    from deq.models.sci.weights import ACCEL_FFDNET_WEIGHTS
+    from deq.priors.ffdnet import FFDNet
+
+    prov = torch.load(ACCEL_FFDNET_WEIGHTS, weights_only=True)["provenance"]
+    assert prov["steps"] > 0 and "--accelerate" in prov["command"]
+    assert prov["options"]["denoiser_weights"].endswith("ffdnet-gray.pt")  # deq-priors' own denoiser, not a published one
+    model = create("model", "de-gap", pretrained=True, weights=str(ACCEL_FFDNET_WEIGHTS))
+    assert model.accelerate and isinstance(model.denoiser.denoiser, FFDNet)
+    assert model.denoiser.sigma == pytest.approx(15 / 255)
+    video, op, y = scene
+    x = model.reconstruct(y, op)
+    assert float((op(x) - y).norm() / y.norm()) < 0.05
+    assert float(psnr(x.clamp(0, 1), video)) > float(psnr(initial_estimate(op, y).clamp(0, 1), video)) + 3.0

@@ -38,7 +38,7 @@ from deq.core.metrics import psnr, ssim
 from deq.core.weights import provenance_summary
 from deq.models.sci.cli import build_methods, build_model
 from deq.models.sci.models import ACCEL_DEGAP, ACCEL_DERNN, DERNN_START, FAST_DEGAP, describe_fast_settings
-from deq.models.sci.weights import ACCEL_WEIGHTS
+from deq.models.sci.weights import ACCEL_FFDNET_WEIGHTS, ACCEL_WEIGHTS
 
 #: the methods measured (registry names) and the Zhao et al. Table 1 row each is compared with
 METHODS = {"gap-tv": "GAP-TV", "pnp-gap": "PnP-FFDnet", "de-gap": "DE-GAP-CNN", "de-rnn": None}
@@ -123,6 +123,8 @@ RNN_LABEL = f"de-rnn ({describe_fast_settings(DERNN_START)})"
 ACCEL_LABEL = f"de-gap ({describe_fast_settings(ACCEL_DEGAP)})"
 ACCEL_RNN_LABEL = f"de-rnn ({describe_fast_settings(ACCEL_DERNN)})"
 ACCEL_TRAINED_LABEL = "de-gap (trained in the accelerated GAP state)"
+#: the row of DE-GAP from deq-priors' own ffdnet-gray trained in that state (compared with DE-GAP-FFDnet, paper_row)
+ACCEL_FFDNET_LABEL = "de-gap (FFDNet from ffdnet-gray, trained in the accelerated GAP state)"
 KS = (10, 20, 50, 100, 200, 500)
 
 
@@ -600,6 +602,7 @@ def main(argv: list[str] | None = None) -> int:
         methods[FAST_LABEL] = build_model("de-gap", args.weights, **FAST_DEGAP)
         methods[ACCEL_LABEL] = build_model("de-gap", args.weights, **ACCEL_DEGAP)
         methods[ACCEL_TRAINED_LABEL] = build_model("de-gap", args.accel_weights or str(ACCEL_WEIGHTS))
+        methods[ACCEL_FFDNET_LABEL] = build_model("de-gap", str(ACCEL_FFDNET_WEIGHTS))
     if "de-rnn" in methods:
         methods[RNN_LABEL] = build_model("de-rnn", args.rnn_weights, **DERNN_START)
         methods[ACCEL_RNN_LABEL] = build_model("de-rnn", args.rnn_weights, **ACCEL_DERNN)

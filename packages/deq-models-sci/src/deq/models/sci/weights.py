@@ -24,6 +24,8 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 SHIPPED = {"de-gap": WEIGHTS_DIR / "degap_cnn.pt", "de-rnn": WEIGHTS_DIR / "dernn.pt"}
 #: DE-GAP trained in the accelerated GAP state (the file stores ``accelerate`` and ACCEL_DEGAP's start and solver)
 ACCEL_WEIGHTS = WEIGHTS_DIR / "degap_cnn_accel.pt"
+#: DE-GAP with deq-priors' own ffdnet-gray (frame by frame, fixed sigma 15/255) trained in the accelerated GAP state
+ACCEL_FFDNET_WEIGHTS = WEIGHTS_DIR / "degap_ffdnet_accel.pt"
 #: the DE-GAP network after training stage 1 only (not as an equilibrium), for the stability comparison
 STAGE1_WEIGHTS = WEIGHTS_DIR / "degap_cnn_stage1.pt"
 HOW_TO_OBTAIN = (
