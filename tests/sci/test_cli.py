@@ -86,7 +86,7 @@ def test_reconstruct_errors_are_one_line(tmp_path, capsys):
 @pytest.mark.parametrize("flag", ["--fast", "--accelerated"])
 @pytest.mark.parametrize("method", ["de-gap", "de-rnn"])
 def test_reconstruct_presets_use_the_method_s_settings(tmp_path, capsys, monkeypatch, method, flag):
-    from deq.models.sci.weights import ACCEL_WEIGHTS
+    from deq.models.sci.weights import ACCEL_FFDNET_WEIGHTS
 
     _write_case(tmp_path)
     built = {}
@@ -106,7 +106,7 @@ def test_reconstruct_presets_use_the_method_s_settings(tmp_path, capsys, monkeyp
     assert (config.forward_autocast, config.tol) == (preset["solver"].get("forward_autocast"), preset["solver"]["tol"])
     assert model.accelerate == (flag == "--accelerated")
     # de-gap's accelerated state comes with the weights trained in it
-    assert (built["weights"] == str(ACCEL_WEIGHTS)) == (flag == "--accelerated" and method == "de-gap")
+    assert (built["weights"] == str(ACCEL_FFDNET_WEIGHTS)) == (flag == "--accelerated" and method == "de-gap")
 
 
 def test_reconstruct_presets_are_refused_where_they_do_not_apply(tmp_path, capsys):
