@@ -3,9 +3,10 @@ with the stability plot beside it.
 
 1. Per-scene PSNR/SSIM on the 256x256, B = 8 benchmarks (Drop, Runner, park) for GAP-TV, PnP-GAP and
    DE-GAP (shipped weights, trained on random masks and evaluated on the benchmark mask; also with the fast
-   inference settings ``FAST_DEGAP``, and in the accelerated GAP state, ``ACCEL_DEGAP``) and DE-RNN (also from a
-   GAP-TV start, ``DERNN_START``), beside the paper's Table 1 (methods by registry name); plus DE-GAP on Drop
-   re-measured with a different mask (mask mismatch).
+   inference settings ``FAST_DEGAP``, and in the accelerated GAP state, ``ACCEL_DEGAP``), the two DE-GAPs trained
+   in that state (``ACCEL_WEIGHTS``, ``ACCEL_FFDNET_WEIGHTS``) and DE-RNN (also from a GAP-TV start,
+   ``DERNN_START``, and in the accelerated state, ``ACCEL_DERNN``), beside the paper's Table 1 (methods by registry
+   name); plus DE-GAP on Drop re-measured with a different mask (mask mismatch).
 2. Stability (Fig. 1-2): PSNR after K = 10 .. 500 iterations of DE-GAP (Anderson), of plain PnP-GAP /
    GAP-TV with a fixed denoiser, and of the map trained for one step only (unrolled-style, not as an
    equilibrium), on a 64x64 crop of Drop's first snapshot; a PNG plot.

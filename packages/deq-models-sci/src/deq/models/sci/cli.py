@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the accelerated GAP state, whose fixed points fit the data and keep more of the motion (docs/sci.md): "
         "de-gap: weights trained in that state (default --weights: the shipped degap_ffdnet_accel.pt, the better of the "
-        "two shipped on held-out clips; degap_cnn_accel.pt is 1.2x faster) with "
+        "two shipped on held-out clips; degap_cnn_accel.pt is faster, see docs/sci.md) with "
         f"ACCEL_DEGAP ({describe_fast_settings(ACCEL_DEGAP)}); de-rnn: the same weights with ACCEL_DERNN "
         f"({describe_fast_settings(ACCEL_DERNN)})",
     )
