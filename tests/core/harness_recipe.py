@@ -53,6 +53,7 @@ class TinyRecipe(Recipe):
         parser.add_argument("--noise", type=float, default=0.0, help="input noise drawn from the step generator")
         parser.add_argument("--width", type=int, default=6, help="size of the state z")
         parser.add_argument("--act", choices=("tanh", "sin"), default="tanh", help="activation of the map")
+        parser.add_argument("--start-file", default=None, help="a file the run reads (weight-file provenance tests)")
 
     def build(self) -> tuple[nn.Module, str, str, dict[str, Any]]:
         width, act = self.options["width"], self.options["act"]
@@ -75,6 +76,9 @@ class TinyRecipe(Recipe):
 
     def data_note(self) -> str:
         return "generated: items 0..63 train, 10000..10007 validation"
+
+    def weight_files(self) -> list[str]:
+        return [self.options["start_file"]] if self.options["start_file"] else []
 
 
 if __name__ == "__main__":

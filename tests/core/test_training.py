@@ -98,6 +98,19 @@ def test_resume_rules(tmp_path):
     assert "--steps 2" in phases[0]["command"] and "--steps 4 --resume" in phases[1]["command"]
 
 
+def test_each_session_records_the_sha256_of_the_weight_files_it_read(tmp_path):
+    start, out = tmp_path / "denoiser.pt", str(tmp_path / "run")
+    start.write_bytes(b"first version")
+    _fit(tmp_path, "--steps", "2", "--start-file", str(start), "--out", out, "--no-progress")
+    start.write_bytes(b"second version")  # the same path, other bytes: the resumed session says so
+    _fit(tmp_path, "--steps", "3", "--start-file", str(start), "--resume", "--out", out, "--no-progress")
+    phases = read_weights(tmp_path / "run" / "weights.pt")["provenance"]["phases"]
+    digests = [hashlib.sha256(b"first version").hexdigest(), hashlib.sha256(b"second version").hexdigest()]
+    assert [p["weight_files"] for p in phases] == [[{"weights": str(start), "sha256": d}] for d in digests]
+    _fit(tmp_path, "--steps", "1", "--out", str(tmp_path / "plain"), "--no-progress")  # no files read: no entry
+    assert "weight_files" not in read_weights(tmp_path / "plain" / "weights.pt")["provenance"]["phases"][0]
+
+
 def test_resume_of_a_run_started_before_the_recipe_gained_a_flag(tmp_path):
     """A flag absent from the checkpoint (added to the recipe since) counts as its default: the run resumes
     with the default and refuses another value."""

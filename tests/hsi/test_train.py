@@ -52,7 +52,10 @@ def test_resume_continues_the_run(tiny_runs, tmp_path):
     ]
     assert train_main([*argv, "--steps", "1"]) == 0
     assert train_main([*argv, "--steps", "2", "--resume"]) == 0
-    assert read_weights(tmp_path / "r" / "weights.pt")["provenance"]["steps"] == 2
+    prov = read_weights(tmp_path / "r" / "weights.pt")["provenance"]
+    assert prov["steps"] == 2
+    read = [[f["weights"] for f in p["weight_files"]] for p in prov["phases"]]  # both sessions name their two files
+    assert read == [[str(fold / "dict" / "weights.pt"), str(fold / "cnn" / "weights.pt")]] * 2
     with pytest.raises(DeqError, match="exists: pass --resume"):
         train_main([*argv, "--steps", "3"])
 

@@ -3,6 +3,7 @@ folders and the Jacobian term. (The harness itself is tested in tests/core/test_
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -119,6 +120,11 @@ def test_denoiser_weights_start_the_map_and_must_fit(tmp_path, synthetic):
     model = load_weights(tmp_path / "a" / "weights.pt")
     got = model.map.denoiser.denoiser.state_dict()
     assert all(torch.equal(got[k], v) for k, v in cnn.state_dict().items())
+    (record,) = model.provenance["phases"][0]["weight_files"]  # the file is traceable by its bytes, not only its path
+    assert record == {
+        "weights": str(tmp_path / "cnn.pt"),
+        "sha256": hashlib.sha256((tmp_path / "cnn.pt").read_bytes()).hexdigest(),
+    }
     wide = create("prior", "cnn", in_channels=3, depth=2, width=8)
     save_weights(
         wide, tmp_path / "wide.pt", kind="prior", name="cnn", config={"in_channels": 3, "depth": 2, "width": 8}, provenance=prov

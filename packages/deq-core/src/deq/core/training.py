@@ -25,7 +25,7 @@ sample), validates on held-out data, and adds its own command-line flags. :func:
 * **Provenance**: rank 0 writes ``OUT/weights.pt`` in deq's weights format with the command, data, steps,
   seed, device, wall time, validation metrics and the provenance of any ``--init`` weights; ``phases`` lists
   every session of the run (the first and each ``--resume``: its command, the step and training seconds it
-  started from).
+  started from, and the sha256 of the weight files the recipe read, :meth:`Recipe.weight_files`).
 * **New phases**: ``--init W.pt`` starts from a weight file with a fresh optimizer; the recipe's
   :attr:`Recipe.architecture` flags default to the values ``W.pt`` was trained with (its provenance's
   ``options``), so a phase need not repeat them; a flag given explicitly wins, and a network that then does not
@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import random
@@ -56,7 +55,7 @@ from torch import nn
 
 from deq.core.checkpoint import load_checked, save_atomic
 from deq.core.errors import DeqError
-from deq.core.weights import make_provenance, read_weights, save_weights
+from deq.core.weights import file_record, make_provenance, read_weights, save_weights
 
 #: settings a resumed run may change (everything else must match the checkpoint)
 RESUMABLE_CHANGES = ("steps", "minutes", "threads", "device", "log_every", "ckpt_every", "val_every", "progress", "resume")
@@ -199,6 +198,11 @@ class Recipe(ABC):
         """Metrics on test data for the provenance (default: none)."""
         return {}
 
+    def weight_files(self) -> list[str]:
+        """Weight files :meth:`build` reads besides ``--init`` (e.g. a pretrained denoiser to start from): each
+        session of the run records them with their sha256 in its ``phases`` entry (default: none)."""
+        return []
+
 
 @dataclass
 class Process:
@@ -304,8 +308,7 @@ def _load_init(model: nn.Module, path: str, kind: str, name: str, config: dict[s
             f"--init {path} does not fit: {str(exc).splitlines()[0][:300]}; the file holds {blob['kind']} "
             f"'{blob['name']}' with config {blob['config']}, this run builds {kind} '{name}' with config {config}"
         ) from exc
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return {"weights": str(path), "sha256": digest, "config": blob["config"], "provenance": blob["provenance"]}
+    return {**file_record(path), "config": blob["config"], "provenance": blob["provenance"]}
 
 
 @contextlib.contextmanager
@@ -367,7 +370,10 @@ def _fit(recipe: Recipe, proc: Process, argv: list[str]) -> dict[str, Any]:
             sched.load_state_dict(ck["scheduler"])
         step, elapsed_before, history = int(ck["step"]), float(ck["elapsed"]), list(ck["history"])
         phases, init = list(ck.get("phases", [])), ck["init"]
-    phases.append({"command": command, "from_step": step, "from_seconds": round(elapsed_before, 1)})
+    phase: dict[str, Any] = {"command": command, "from_step": step, "from_seconds": round(elapsed_before, 1)}
+    if recipe.weight_files():
+        phase["weight_files"] = [file_record(p) for p in recipe.weight_files()]
+    phases.append(phase)
     if proc.world > 1:
         for t in model.state_dict().values():
             dist.broadcast(t, src=0)

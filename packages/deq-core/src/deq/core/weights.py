@@ -16,6 +16,7 @@ tensor's key and shape) and returns it in eval mode with ``module.provenance`` s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -73,6 +74,12 @@ def make_provenance(
     if init is not None:
         prov["init"] = dict(init)
     return prov
+
+
+def file_record(path: str | os.PathLike[str]) -> dict[str, str]:
+    """``{"weights": path, "sha256": hex digest of its bytes}``: a file a training run read, traceable after the
+    path moves or the file at that path changes. ``FileNotFoundError`` names a missing file."""
+    return {"weights": str(path), "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
 
 
 def provenance_summary(provenance: Mapping[str, Any]) -> str:

@@ -289,6 +289,12 @@ class HSIRecipe(Recipe):
             note += f"; {self.sources}"
         return note
 
+    def weight_files(self) -> list[str]:
+        o = self.options
+        if o["model"] == PRIOR or self.settings.init:
+            return []
+        return [o["dictionary"], o["prior_weights"]]
+
 
 def main(argv: list[str] | None = None) -> int:
     """``deq train hsi [flags]``: the CNN prior or a sparse-coding model; see ``--help``."""

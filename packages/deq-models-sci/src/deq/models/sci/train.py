@@ -303,6 +303,9 @@ class SCIRecipe(Recipe):
     def data_note(self) -> str:
         return self.datasets[2]
 
+    def weight_files(self) -> list[str]:
+        return [self.options["denoiser_weights"]] if self.options["denoiser_weights"] else []
+
 
 def main(argv: list[str] | None = None) -> int:
     """``deq train sci [flags]``; see ``--help``."""
