@@ -41,6 +41,15 @@ def test_the_accelerated_presets_are_the_settings_chosen_from_their_grids(preset
     assert preset["accelerate"] is True
 
 
+def test_the_time_capped_grid_compares_with_the_file_s_own_setting_and_keeps_every_capped_row_within_budget():
+    solver = bench.ACCEL_DEGAP["solver"]
+    assert bench.ACCEL_FAST_GRID[0] == (bench.ACCEL_DEGAP["warm_start"], None, solver["tol"], solver["eval_max_iter"])
+    per_iteration, per_application = bench.ACCEL_FAST_COST
+    for warm, autocast, _, cap in bench.ACCEL_FAST_GRID[1:]:
+        assert autocast is None  # bfloat16 is emulated, and slower, on the CPU the costs were measured on
+        assert warm * per_iteration + cap * per_application <= bench.ACCEL_FAST_BUDGET < 2.0
+
+
 def test_the_preset_rows_are_named_from_the_presets():
     assert bench.FAST_LABEL == "de-gap (fast: GAP-TV start 30, bfloat16 solve, tol 0.005, <= 10 iterations)"
     assert bench.RNN_LABEL == "de-rnn (GAP-TV start 50, float32 solve, tol 0.001, <= 30 iterations)"
