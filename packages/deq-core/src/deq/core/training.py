@@ -371,8 +371,9 @@ def _fit(recipe: Recipe, proc: Process, argv: list[str]) -> dict[str, Any]:
         step, elapsed_before, history = int(ck["step"]), float(ck["elapsed"]), list(ck["history"])
         phases, init = list(ck.get("phases", [])), ck["init"]
     phase: dict[str, Any] = {"command": command, "from_step": step, "from_seconds": round(elapsed_before, 1)}
-    if recipe.weight_files():
-        phase["weight_files"] = [file_record(p) for p in recipe.weight_files()]
+    read = [file_record(p) for p in recipe.weight_files()]
+    if read:
+        phase["weight_files"] = read
     phases.append(phase)
     if proc.world > 1:
         for t in model.state_dict().values():

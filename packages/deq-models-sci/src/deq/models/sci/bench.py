@@ -66,6 +66,8 @@ AUTHORS_PNP_FFDNET = {"drop40": 39.91, "runner40": 32.97}
 #: the published FFDNet deq imports for the PnP rows when --denoiser-weights is not given (skipped when absent)
 PUBLISHED_FFDNET = "weights/ffdnet_ipol/net_gray.pth"
 SCENES = ("drop40", "runner40", "1park8")
+#: the parts of ``deq bench sci`` (``--parts``), each writing its own section
+PARTS = ("scenes", "real", "fast", "accelerated", "accel-fast", "heldout")
 #: DE-GAP inference settings compared on held-out clips to choose FAST_DEGAP (its entries: the last one):
 #: (warm_start, forward_autocast, tol, eval_max_iter)
 FAST_GRID = (
@@ -604,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument(
         "--parts",
-        default="scenes,real,fast,accelerated,accel-fast,heldout",
+        default=",".join(PARTS),
         help="comma-separated: scenes (section 'sci': per-scene table, mask mismatch, stability, Theorem 2, memory, "
         "time), real (section 'sci-real': the real B = 14 capture), fast (section 'sci-fast': DE-GAP's inference "
         "settings on held-out clips, where FAST_DEGAP was chosen), accelerated (section 'sci-accelerated': DE-GAP "
@@ -634,9 +636,9 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         print("NOTE:", note)
     parts_wanted = {p.strip() for p in args.parts.split(",") if p.strip()}
-    unknown = parts_wanted - {"scenes", "real", "fast", "accelerated", "accel-fast", "heldout"}
+    unknown = parts_wanted - set(PARTS)
     if unknown:
-        parser.error(f"--parts: unknown {sorted(unknown)}; choose from scenes, real, fast, accelerated, accel-fast, heldout")
+        parser.error(f"--parts: unknown {sorted(unknown)}; choose from {', '.join(PARTS)}")
     header = (
         f"Produced by `{command_line('deq bench sci', argv)}` on {platform.machine()} CPU, "
         f"{torch.get_num_threads()} thread(s), torch {torch.__version__}, shared with other jobs (times are indicative)."
