@@ -119,12 +119,17 @@ def test_shipped_accelerated_degap_continues_the_shipped_degap_and_fits_the_data
 
 
 def test_shipped_accelerated_ffdnet_degap_starts_from_the_own_ffdnet_and_fits_the_data(scene):
+    from deq.core.weights import file_record
     from deq.models.sci.weights import ACCEL_FFDNET_WEIGHTS
     from deq.priors.ffdnet import FFDNet
+    from deq.priors.weights import weight_path
 
     prov = torch.load(ACCEL_FFDNET_WEIGHTS, weights_only=True)["provenance"]
     assert prov["steps"] > 0 and "--accelerate" in prov["command"]
     assert prov["options"]["denoiser_weights"].endswith("ffdnet-gray.pt")  # deq-priors' own denoiser, not a published one
+    # the denoiser it started from is the one deq-priors ships now (a retrained ffdnet-gray.pt fails this)
+    (read,) = prov["phases"][0]["weight_files"]
+    assert read["weights"].endswith("ffdnet-gray.pt") and read["sha256"] == file_record(weight_path("ffdnet-gray"))["sha256"]
     model = create("model", "de-gap", pretrained=True, weights=str(ACCEL_FFDNET_WEIGHTS))
     assert model.accelerate and isinstance(model.denoiser.denoiser, FFDNet)
     assert model.denoiser.sigma == pytest.approx(15 / 255)
