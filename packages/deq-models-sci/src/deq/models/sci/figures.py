@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from torch import Tensor
 
 
@@ -26,7 +28,8 @@ def save_grid(
     tile_inches: float = 1.5,
 ) -> Path:
     """One row per video (``name -> [.., T, H, W]``), one column per frame, plus the measurement in the first
-    row; a narrow label column on the left, the tiles filling the rest of the figure edge to edge."""
+    row; a narrow label column on the left, the tiles filling the rest of the figure edge to edge; written as an
+    8-bit grayscale PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -70,15 +73,15 @@ def save_grid(
                 ax.set_title(f"frame {c - first + 1}", fontsize=7, pad=2)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110)
     plt.close(fig)
+    Image.open(png).convert("L").save(path, optimize=True)  # all gray: 8-bit luminance, not RGBA (a quarter the size)
     return path
 
 
 def save_gif(path: str | os.PathLike[str], videos: Mapping[str, Tensor], duration_ms: int = 200) -> Path:
     """Animated GIF with the videos side by side (same frame count and size), one GIF frame per video frame."""
-    from PIL import Image
-
     rows = [_frames(v) for v in videos.values()]
     t = min(v.shape[0] for v in rows)
     gap = np.full((rows[0].shape[1], 4), 255, np.uint8)
