@@ -129,6 +129,7 @@ def test_extra_degap_rows_are_named_by_their_denoiser_and_compared_with_the_matc
         bench.degap_label(cnn, "w.pt").startswith("de-gap (") and bench.paper_row(bench.degap_label(cnn, "w.pt")) == "DE-GAP-CNN"
     )
     assert bench.paper_row("gap-tv") == "GAP-TV" and bench.paper_row(bench.FAST_LABEL) == "DE-GAP-CNN"
+    assert bench.paper_row(bench.ACCEL_RNN_LABEL) == "DE-RNN" and bench.PAPER["drop40"]["DE-RNN"] == (30.16, 0.909)
 
 
 def test_extra_degap_rows_say_how_their_file_was_made(tmp_path):

@@ -44,20 +44,22 @@ from deq.models.sci.models import ACCEL_DEGAP, ACCEL_DERNN, DERNN_START, FAST_DE
 from deq.models.sci.weights import ACCEL_FFDNET_WEIGHTS, ACCEL_WEIGHTS
 
 #: the methods measured (registry names) and the Zhao et al. Table 1 row each is compared with
-METHODS = {"gap-tv": "GAP-TV", "pnp-gap": "PnP-FFDnet", "de-gap": "DE-GAP-CNN", "de-rnn": None}
+METHODS = {"gap-tv": "GAP-TV", "pnp-gap": "PnP-FFDnet", "de-gap": "DE-GAP-CNN", "de-rnn": "DE-RNN"}
 #: Zhao et al. Table 1 (PSNR dB / SSIM) for the two classical scenes we have
 PAPER = {
     "drop40": {
         "GAP-TV": (34.63, 0.970),
         "PnP-FFDnet": (40.70, 0.989),
-        "DE-GAP-CNN": (38.14, None),
-        "DE-GAP-FFDnet": (39.89, None),
+        "DE-RNN": (30.16, 0.909),
+        "DE-GAP-CNN": (38.14, 0.983),
+        "DE-GAP-FFDnet": (39.89, 0.992),
     },
     "runner40": {
         "GAP-TV": (28.52, 0.909),
         "PnP-FFDnet": (32.15, 0.933),
-        "DE-GAP-CNN": (32.35, None),
-        "DE-GAP-FFDnet": (33.06, None),
+        "DE-RNN": (27.85, 0.818),
+        "DE-GAP-CNN": (32.35, 0.950),
+        "DE-GAP-FFDnet": (33.06, 0.971),
     },
 }
 #: the authors' PnP-FFDNet (PnP-SCI code, GAP, their FFDNet) run on this machine: mean PSNR over each scene's
