@@ -158,3 +158,14 @@ def test_extra_degap_rows_say_how_their_file_was_made(tmp_path):
         "> `de-gap (FFDNet, radius 0, sigma 10/255: weights.pt)`, not shipped: made by `deq train sci --init a.pt --steps 3` "
         "(3 steps), started from a.pt, made by `deq train sci --steps 7` (7 steps)."
     ]
+
+
+def test_the_chosen_plain_setting_is_the_cnn_file_within_the_time_budget():
+    """ACCEL_PLAIN_GRID's first row (the choice made on held-out clips) is the CNN accelerated-state file, and its
+    cost by the measured per-iteration costs fits the budget; every row starts from GAP-TV and applies the map."""
+    from deq.models.sci.weights import ACCEL_WEIGHTS
+
+    path, warm, k = bench.ACCEL_PLAIN_GRID[0]
+    assert path == ACCEL_WEIGHTS
+    assert warm * bench.ACCEL_FAST_COST[0] + k * bench.ACCEL_PLAIN_COST[path] <= bench.ACCEL_FAST_BUDGET
+    assert all(w > 0 and n > 0 and p in bench.ACCEL_PLAIN_COST for p, w, n in bench.ACCEL_PLAIN_GRID)
