@@ -109,6 +109,32 @@ def test_reconstruct_presets_use_the_method_s_settings(tmp_path, capsys, monkeyp
     assert (built["weights"] == str(ACCEL_FFDNET_WEIGHTS)) == (flag == "--accelerated" and method == "de-gap")
 
 
+def test_reconstruct_quick_runs_the_accelerated_cnn_file_for_a_fixed_number_of_applications(tmp_path, capsys, monkeypatch):
+    from deq.models.sci.models import ACCEL_PLAIN
+    from deq.models.sci.weights import ACCEL_WEIGHTS
+
+    _write_case(tmp_path)
+    built, calls = {}, []
+    real = sci_cli.build_model
+
+    def spy(name, weights=None, **options):
+        model = real(name, weights, **options)
+        built["model"], built["weights"] = model, weights
+        iterate = model.iterate
+        model.iterate = lambda y, op, n, **kw: calls.append(n) or iterate(y, op, n, **kw)
+        return model
+
+    monkeypatch.setattr(sci_cli, "build_model", spy)
+    argv = ["reconstruct", "sci", "--input", str(tmp_path / "meas.mat"), "--mask", str(tmp_path / "mask.mat")]
+    argv += ["--output", str(tmp_path / "out"), "--quick"]
+    assert deq_main(argv) == 0 and "PSNR" in capsys.readouterr().out
+    model = built["model"]
+    assert built["weights"] == str(ACCEL_WEIGHTS) and model.accelerate and model.warm_start == ACCEL_PLAIN["warm_start"]
+    assert calls and set(calls) == {ACCEL_PLAIN["applications"]}  # every snapshot: the fixed applications, no solve
+    _fails(capsys, [*argv, "--max-iter", "5"], "drop --max-iter")
+    _fails(capsys, [*argv, "--method", "de-rnn"], "--quick applies to de-gap, not de-rnn")
+
+
 def test_reconstruct_presets_are_refused_where_they_do_not_apply(tmp_path, capsys):
     _write_case(tmp_path)
     argv = ["reconstruct", "sci", "--input", str(tmp_path / "meas.mat"), "--mask", str(tmp_path / "mask.mat")]

@@ -41,7 +41,7 @@ from deq.core.errors import DeqError
 from deq.core.metrics import psnr, ssim
 from deq.core.weights import provenance_summary
 from deq.models.sci.cli import build_methods, build_model
-from deq.models.sci.models import ACCEL_DEGAP, ACCEL_DERNN, DERNN_START, FAST_DEGAP, describe_fast_settings
+from deq.models.sci.models import ACCEL_DEGAP, ACCEL_DERNN, ACCEL_PLAIN, DERNN_START, FAST_DEGAP, describe_fast_settings
 from deq.models.sci.weights import ACCEL_FFDNET_WEIGHTS, ACCEL_WEIGHTS
 
 #: the methods measured (registry names) and the Zhao et al. Table 1 row each is compared with
@@ -140,10 +140,10 @@ ACCEL_PLAIN_COST = {ACCEL_WEIGHTS: 0.46, ACCEL_FFDNET_WEIGHTS: 0.28}
 #: (``EquilibriumModel.iterate``): ``(file, GAP-TV iterations, applications)``. Added after sci-accel-fast showed that
 #: a capped solve returns its lowest-residual iterate, there the GAP-TV start itself; the first row was chosen on the
 #: held-out clips before this part ran (the best mean PSNR among settings estimated at <= ACCEL_FAST_BUDGET s, a tie
-#: within 0.02 dB going to fewer applications, at or above the default DE-GAP at both B), the others are the nearest
-#: settings for comparison
+#: within 0.02 dB going to fewer applications, at or above the default DE-GAP at both B; ``ACCEL_PLAIN``, ``--quick``),
+#: the others are the nearest settings for comparison
 ACCEL_PLAIN_GRID = (
-    (ACCEL_WEIGHTS, 30, 2),
+    (ACCEL_WEIGHTS, ACCEL_PLAIN["warm_start"], ACCEL_PLAIN["applications"]),
     (ACCEL_WEIGHTS, 50, 2),
     (ACCEL_WEIGHTS, 30, 3),
     (ACCEL_FFDNET_WEIGHTS, 30, 4),
